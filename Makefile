@@ -1,0 +1,33 @@
+# One entry point. Quick start (README): `make run` then `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.ccnce-installed
+DATA   ?= data/synthetic
+
+.PHONY: setup run data test clean-venv
+
+# A virtual environment at .venv with torch 2.13.0 first (a local CPU wheel: any other torch pulls GBs of
+# CUDA), then the project and its pinned dependencies. Re-runs only when pyproject.toml changes.
+setup: $(STAMP)
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# The embedded default: the synthetic PATS-layout dataset, generated once and reused.
+data: setup
+	@test -f $(DATA)/cmu_intervals_df.csv || $(BIN)/ccnce synth --out $(DATA)
+	$(BIN)/ccnce inspect $(DATA)
+
+# The main job on the embedded default.
+run: data
+
+# The full test suite (what CI runs).
+test: setup
+	$(BIN)/python -m pytest --nbval-lax tests
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Benchmarks (`ccnce bench NAME`): each module has run(quick) -> dict and format_result(dict) -> str."""

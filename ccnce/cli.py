@@ -1,0 +1,120 @@
+"""The ``ccnce`` command: synth, inspect, separability, bench (train, evaluate and sweep come with training).
+
+Known errors (:class:`~ccnce.errors.CcnceError`) become one line on stderr and exit code 2; the
+compute lives in the package, this module only parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from ccnce.errors import CcnceError
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, indent=2, sort_keys=True, default=str))
+
+
+# ---------------------------------------------------------------------------------------- commands
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from ccnce.data.inspect import format_summary, inspect_path
+
+    summary = inspect_path(args.path, speaker=args.speaker)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from ccnce.data.synth import generate
+
+    speakers = [s.strip() for s in args.speakers.split(",") if s.strip()]
+    summary = generate(args.out, speakers=speakers, size=args.size, seed=args.seed, progress=not args.quiet)
+    print(f"synthetic PATS-layout dataset written to {summary['root']} "
+          f"({summary['intervals']} intervals, {len(speakers)} speakers, {summary['seconds']:.1f} s)")
+    print("NOTE: this data is SYNTHETIC (ccnce synth); results on it are not PATS results.")
+    return 0
+
+
+def _cmd_separability(args: argparse.Namespace) -> int:
+    from ccnce.data.separability import format_separability, measure_separability
+
+    result = measure_separability(args.data_root, speakers=args.speakers.split(",") if args.speakers else None)
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_separability(result))
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(f"ccnce.bench.{args.name}")
+    result = module.run(quick=args.quick)
+    if args.json:
+        _print_json(result)
+    else:
+        print(module.format_result(result))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from ccnce.config import SPEAKERS
+
+    parser = argparse.ArgumentParser(prog="ccnce", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("inspect", help="summarise a PATS interval file or dataset root")
+    p.add_argument("path", help="an interval .h5 file or a PATS-layout root")
+    p.add_argument("--speaker", default=None, help="only this speaker (for a root)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("synth", help="write the synthetic PATS-layout dataset (the embedded default)")
+    p.add_argument("--out", required=True, help="output root folder")
+    p.add_argument("--speakers", default=",".join(SPEAKERS), help="comma-separated speaker names")
+    p.add_argument("--size", choices=("small", "default"), default="default")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("separability", help="measure how well the μ+σ threshold separates true gestures")
+    p.add_argument("data_root", help="a synthetic PATS-layout root (with synth/ ground truth)")
+    p.add_argument("--speakers", default=None, help="comma-separated speakers (default: all in the root)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_separability)
+
+    p = sub.add_parser("bench", help="benchmarks, measured as ratios side by side in one run")
+    p.add_argument("name", choices=("cache", "clustering", "step"))
+    p.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke check)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except CcnceError as e:
+        print(f"ccnce: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ccnce: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

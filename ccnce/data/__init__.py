@@ -1,0 +1,1 @@
+"""Data: PATS-layout reading, windowing, normalisation, caches, and the synthetic PATS generator."""

@@ -1,0 +1,1 @@
+"""Losses: reconstruction/adversarial, CC-NCE (Eq. 7) and the MoCo / PatchNCE baselines."""

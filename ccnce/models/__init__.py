@@ -1,0 +1,1 @@
+"""Models of the backbone generator (AISLe) and its discriminator (METHOD.md)."""
