@@ -1,0 +1,71 @@
+"""The results tree: one folder per run, atomic writes, completeness by config hash (ARCHITECTURE.md).
+
+``results/<data_source>/<speaker>/<variant>/seed<k>/`` holds ``config.json``, ``metrics.json``,
+``history.csv``, ``provenance.json``, small ``.npz`` samples for the book, and (ignored by git)
+``checkpoints/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ccnce.config import Config
+
+
+def run_dir(cfg: Config, data_source: str) -> Path:
+    return Path(cfg.results_dir) / data_source / cfg.speaker / cfg.variant / f"seed{cfg.seed}"
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    _atomic(Path(path), lambda f: f.write((json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + "\n").encode()))
+
+
+def write_text(path: Path, text: str) -> None:
+    _atomic(Path(path), lambda f: f.write(text.encode()))
+
+
+def write_npz(path: Path, **arrays: np.ndarray) -> None:
+    _atomic(Path(path), lambda f: np.savez_compressed(f, **arrays))
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
+
+
+def is_complete(directory: Path, cfg: Config) -> bool:
+    """A run is complete when its metrics exist and were produced by a config with the same hash."""
+    metrics = Path(directory) / "metrics.json"
+    if not metrics.exists():
+        return False
+    try:
+        return read_json(metrics).get("config_hash") == cfg.hash()
+    except (OSError, json.JSONDecodeError):
+        return False
