@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ccnce-installed
 DATA   ?= data/synthetic
 
-.PHONY: setup run data test clean-venv
+.PHONY: setup run data book test clean-venv
 
 # A virtual environment at .venv with torch 2.13.0 first (a local CPU wheel: any other torch pulls GBs of
 # CUDA), then the project and its pinned dependencies. Re-runs only when pyproject.toml changes.
@@ -19,11 +19,17 @@ $(STAMP): pyproject.toml
 
 # The embedded default: the synthetic PATS-layout dataset, generated once and reused.
 data: setup
-	@test -f $(DATA)/cmu_intervals_df.csv || $(BIN)/ccnce synth --out $(DATA)
+	@grep -q "\"complete\": true" $(DATA)/ccnce_synth.json 2>/dev/null || $(BIN)/ccnce synth --out $(DATA)
 	$(BIN)/ccnce inspect $(DATA)
 
 # The main job on the embedded default.
-run: data
+run: data book
+
+# The report: the Jupyter Book, built offline from results/ with every report notebook executed and
+# warnings as errors (--all: the pages must show results/ as it is now, not a cached build).
+book: setup
+	CCNCE_SYNTH_DIR=$(abspath $(DATA)) $(BIN)/jupyter-book build . -W -n --keep-going --all
+	@echo "book: open $(CURDIR)/_build/html/index.html"
 
 # The full test suite (what CI runs).
 test: setup

@@ -1,0 +1,283 @@
+"""ccnce.report: aggregation of a (fake) results tree into the book's tables, and its figures."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from ccnce import report
+from ccnce.config import SPEAKERS
+from results_fixture import make_results_tree
+
+MISSING_RUNS = (("colbert", "patchnce", 0), ("colbert", "patchnce", 1), ("colbert", "patchnce", 2),
+                ("bee", "moco", 2))
+
+
+@pytest.fixture(scope="module")
+def fx(tmp_path_factory):
+    return make_results_tree(tmp_path_factory.mktemp("results"), missing=MISSING_RUNS)
+
+
+@pytest.fixture(scope="module")
+def runs(fx):
+    return report.collect_runs(fx.root)
+
+
+# ------------------------------------------------------------------------------------- collection
+def test_collect_runs_has_one_row_per_run_with_metrics_and_provenance(fx, runs):
+    assert len(runs) == 60 - len(MISSING_RUNS)
+    row = runs[(runs.speaker == "bee") & (runs.variant == "ccnce") & (runs.seed == 1)].iloc[0]
+    assert row["l1"] == pytest.approx(fx.metrics[("bee", "ccnce", 1)]["l1"])
+    assert row["device"] == "test fixture (no training)" and row["wall_seconds"] == 61.0
+    assert row["path"].endswith("synthetic/bee/ccnce/seed1")
+    # a null metric (no online clusters outside CC-NCE) is NaN, not an error
+    assert runs.loc[runs.variant == "none", "cluster_nmi"].isna().all()
+    assert runs.loc[runs.variant == "ccnce", "cluster_nmi"].notna().all()
+
+
+def test_collect_runs_of_an_empty_or_missing_tree_has_the_columns(tmp_path):
+    for root in (tmp_path, tmp_path / "nothing-here"):
+        df = report.collect_runs(root)
+        assert df.empty and {"l1", "fid", "speaker", "variant", "seed", "path"} <= set(df.columns)
+
+
+def test_collect_runs_skips_runs_in_progress_and_unreadable_metrics(tmp_path):
+    make_results_tree(tmp_path, speakers=("bee",), variants=("none",), seeds=(0, 1, 2))
+    (tmp_path / "synthetic/bee/none/seed1/metrics.json").write_text("{not json")
+    (tmp_path / "synthetic/bee/none/seed2/metrics.json").unlink()  # a run still training
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench/step.json").write_text("{}")
+    df = report.collect_runs(tmp_path)
+    assert df["seed"].tolist() == [0]
+
+
+def test_coverage_counts_the_expected_grid(runs):
+    cov = report.coverage(runs, "synthetic")
+    assert (cov.found, cov.expected) == (56, 60) and set(cov.missing) == set(MISSING_RUNS)
+    text = cov.statement()
+    assert "56 of the 60 expected runs" in text and "colbert/patchnce (seed 0, 1, 2)" in text
+    assert "bee/moco (seed 2)" in text and "All were made with the `fixture` profile." in text
+    assert "0 of the 60" in report.coverage(runs, "pats").statement()
+
+
+# ----------------------------------------------------------------------------------------- tables
+def test_metric_table_cells_are_mean_std_n_over_seeds(fx, runs):
+    table = report.metric_table(runs, "l1", "synthetic")
+    assert list(table.columns) == [*SPEAKERS, "mean"] and list(table.index) == ["ccnce", "none", "moco", "patchnce"]
+    for speaker in SPEAKERS:
+        for variant in table.index:
+            values = np.array(list(fx.values("l1", speaker, variant).values()))
+            if (speaker, variant) == ("colbert", "patchnce"):
+                assert table.loc[variant, speaker] == "—"
+                continue
+            expected = f"{values.mean():.3f} ± {values.std(ddof=1):.3f} ({len(values)})"
+            assert table.loc[variant, speaker] == expected
+    assert table.loc["moco", "bee"].endswith("(2)")
+
+
+def test_mean_column_is_the_mean_of_per_speaker_means(fx, runs):
+    summary = report.metric_summary(runs, "fid", "synthetic").set_index(["variant", "column"])
+    per_speaker = [np.mean(list(fx.values("fid", s, "moco").values())) for s in SPEAKERS]
+    assert summary.loc[("moco", "mean"), "mean"] == pytest.approx(np.mean(per_speaker))
+    # std over seeds of the per-seed speaker average, on the seeds every speaker has (bee/moco lacks seed 2)
+    seed_avgs = [np.mean([fx.values("fid", s, "moco")[k] for s in SPEAKERS]) for k in (0, 1)]
+    assert summary.loc[("moco", "mean"), "std"] == pytest.approx(np.std(seed_avgs, ddof=1))
+    assert summary.loc[("moco", "mean"), "n"] == 2
+    # patchnce lacks colbert: its mean covers 4 speakers, says so, and is never marked best
+    table = report.metric_table(runs, "fid", "synthetic")
+    assert table.loc["patchnce", "mean"].endswith("[4/5 speakers]")
+    assert not table.attrs["best"].loc["patchnce", "mean"]
+
+
+@pytest.mark.parametrize("metric, better", [("l1", min), ("fid", min), ("w1_vel", min), ("pck", max),
+                                            ("f1", max), ("knn_acc", max)])
+def test_best_per_column_follows_the_metric_direction(fx, runs, metric, better):
+    table = report.metric_table(runs, metric, "synthetic")
+    best = table.attrs["best"]
+    for speaker in SPEAKERS:
+        means = {v: np.mean(list(fx.values(metric, speaker, v).values())) for v in table.index
+                 if fx.values(metric, speaker, v)}
+        winner = better(means, key=means.get)
+        assert best.loc[winner, speaker]
+        assert best[speaker].sum() == 1
+    html = report.to_html(table)
+    assert html.count("<strong>") == int(best.to_numpy().sum())
+
+
+def test_table_of_nothing_is_all_dashes(tmp_path):
+    table = report.metric_table(report.collect_runs(tmp_path), "l1", "synthetic")
+    assert (table == "—").all().all() and not table.attrs["best"].to_numpy().any()
+    assert "—" in report.to_html(table)
+
+
+def test_one_seed_has_no_std(tmp_path):
+    make_results_tree(tmp_path, speakers=("bee",), variants=("none",), seeds=(0,))
+    table = report.metric_table(report.collect_runs(tmp_path), "l1", "synthetic")
+    assert table.loc["none", "bee"].endswith("(1)") and "±" not in table.loc["none", "bee"]
+
+
+def test_paper_table_recomputes_the_mean_and_flags_moco_and_patchnce_only():
+    for metric in ("l1", "fid"):
+        table = report.paper_table(metric)
+        flags = table.attrs["inconsistent"]
+        assert flags.to_dict() == {"ccnce": False, "none": False, "moco": True, "patchnce": True}
+        assert table.loc["ccnce", "check"] == "agrees"
+        assert table.loc["moco", "check"].startswith("differs by")
+    l1, fid = report.paper_table("l1").attrs, report.paper_table("fid").attrs
+    # the values the data README states, recomputed here from the per-speaker numbers
+    assert (round(l1["reported"]["moco"], 3), round(l1["recomputed"]["moco"], 3)) == (0.771, 0.712)
+    assert (round(l1["reported"]["patchnce"], 3), round(l1["recomputed"]["patchnce"], 3)) == (0.769, 0.718)
+    assert (round(fid["reported"]["moco"], 2), round(fid["recomputed"]["moco"], 2)) == (39.66, 37.95)
+    assert (round(fid["reported"]["patchnce"], 2), round(fid["recomputed"]["patchnce"], 2)) == (33.30, 38.12)
+    assert "MoCo 0.771 reported vs. 0.712 recomputed" in report.paper_mean_note("l1")
+
+
+def test_paper_table_marks_the_papers_best():
+    best = report.paper_table("l1").attrs["best"]
+    assert best.loc["ccnce", "maher"] and best.loc["patchnce", "lec_cosmic"] and best.loc["moco", "colbert"]
+    assert best.loc["ccnce", "Mean (paper)"]
+    with pytest.raises(report.CcnceError, match="only L1"):
+        report.paper_table("pck")
+
+
+def test_side_by_side_puts_paper_rows_under_ours(runs):
+    table = report.side_by_side(runs, "l1", "synthetic")
+    assert table.loc[("moco", "paper (real PATS)"), "maher"] == "0.983 ± 0.028"
+    assert table.loc[("moco", "paper (real PATS)"), "mean"] == "0.771 ± 0.086 †"
+    assert table.loc[("ccnce", "paper (real PATS)"), "mean"] == "0.682 ± 0.007"
+    assert table.loc[("ccnce", "ours (synthetic)"), "maher"] == report.metric_table(runs, "l1").loc["ccnce", "maher"]
+    html = report.to_html(table)
+    assert "paper (real PATS)" in html and "ours (synthetic)" in html and "CC-NCE" in html
+
+
+# ---------------------------------------------------------------------------------- paired stats
+def test_paired_comparisons_use_shared_seeds(fx, runs):
+    df = report.paired_comparisons(runs, "l1", "synthetic", baseline="all")
+    assert set(df["comparison"]) == {"ccnce − none", "ccnce − moco", "ccnce − patchnce"}
+    row = df[(df.speaker == "bee") & (df.comparison == "ccnce − moco")].iloc[0]
+    a, b = fx.values("l1", "bee", "ccnce"), fx.values("l1", "bee", "moco")
+    diffs = [a[k] - b[k] for k in (0, 1)]  # moco has no seed 2 for bee
+    assert row["n"] == 2 and row["mean_diff"] == pytest.approx(np.mean(diffs))
+    assert row["cohens_dz"] == pytest.approx(np.mean(diffs) / np.std(diffs, ddof=1))
+    missing = df[(df.speaker == "colbert") & (df.comparison == "ccnce − patchnce")].iloc[0]
+    assert missing["n"] == 0 and math.isnan(missing["mean_diff"]) and "not enough shared seeds" in missing["verdict"]
+
+
+def test_paired_verdicts_say_noise_or_direction_in_words(runs):
+    df = report.paired_comparisons(runs, "knn_acc", "synthetic", baseline="none")
+    assert list(df["comparison"].unique()) == ["ccnce − none"]
+    # the fixture's CC-NCE is far better at k-NN: never within noise, called better, with the seed caveat
+    for verdict, noise in zip(df["verdict"], df["within_noise"]):
+        assert noise is False and "ccnce better than none" in verdict and "hint, not a test" in verdict
+    fid = report.paired_comparisons(runs, "fid", "synthetic", baseline="none")
+    assert all("worse" in v or "within noise" in v for v in fid["verdict"])  # fixture: CC-NCE has higher FID
+    noisy = report.paired_comparisons(runs, "pck", "synthetic", baseline="all")
+    assert any(v.startswith("within noise") for v in noisy["verdict"])
+    summary = report.paired_summary(noisy)
+    assert "within noise" in summary and "lack the seeds" in summary
+    shown = report.format_paired(noisy)
+    assert shown.index.names == ["speaker", "comparison"] and "—" in shown["mean difference"].tolist()
+
+
+# ---------------------------------------------------------------------------------------- figures
+@pytest.mark.parametrize("make", [report.training_curves, report.clustering_curves, report.cluster_quality_curves,
+                                  report.cluster_heatmaps, report.knn_figure, report.qualitative_figure])
+def test_figures_draw_from_the_tree_and_name_their_runs(runs, make):
+    fig = make(runs, "synthetic")
+    assert isinstance(fig, Figure)
+    texts = " ".join(t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text")))
+    assert "synthetic" in texts
+    assert report.figure_png(fig, dpi=30).startswith(b"\x89PNG")
+
+
+def test_tsne_figure_and_metric_figure(runs):
+    fig = report.tsne_figure(runs, "synthetic", max_points=40)
+    assert len(fig.axes) == 4 and "lec_cosmic" in fig._suptitle.get_text()
+    assert len(report.metric_figure(runs, "fid", "synthetic").axes) == 2
+
+
+def test_figures_of_missing_runs_raise_missing_results(tmp_path):
+    empty = report.collect_runs(tmp_path)
+    for make in (report.training_curves, report.cluster_heatmaps, report.tsne_figure, report.knn_figure,
+                 report.qualitative_figure, report.animation_gif):
+        with pytest.raises(report.MissingResults):
+            make(empty, "synthetic")
+
+
+def test_animation_is_a_gif_of_the_window(runs):
+    gif = report.animation_gif(runs, "synthetic", dpi=20, frames=6)
+    assert gif.startswith(b"GIF8")
+    from PIL import Image
+    import io
+
+    assert Image.open(io.BytesIO(gif)).n_frames == 6
+    assert report.animation_html(runs, "synthetic", dpi=20, frames=2).startswith('<img class="ccnce-animation"')
+
+
+def test_joint_displacement_is_distance_from_the_first_frame():
+    window = np.zeros((3, 96))
+    window[1, 0], window[2, 48] = 3.0, 4.0  # joint 0 moves 3 px in x, then 4 px in y
+    disp = report.joint_displacement(window)
+    assert disp.shape == (3, 48) and disp[:, 0].tolist() == [0.0, 3.0, 4.0] and disp[:, 1:].sum() == 0
+
+
+# ------------------------------------------------------------------------------------ the rest
+def test_bench_and_sweep_tables(tmp_path, runs):
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench/step.json").write_text(json.dumps({"none": {"ms_per_step": 50.0, "ratio_vs_none": 1.0},
+                                                          "ccnce": {"ms_per_step": 65.0, "ratio_vs_none": 1.3}}))
+    (tmp_path / "bench/cache.json").write_text(json.dumps({"build_s": 1.5, "windows": 300}))
+    bench = report.load_bench(tmp_path)
+    assert set(bench) == {"step", "cache"}
+    assert report.bench_table(bench["step"]).loc["ccnce", "ratio_vs_none"] == "1.3"
+    assert list(report.bench_table(bench["cache"]).index) == ["build_s", "windows"]
+    sweep = report.sweep_time_table(runs)
+    assert sweep.loc[("synthetic", "patchnce"), "runs"] == 12 and sweep.loc[("all", "all"), "runs"] == 56
+
+
+def test_results_dir_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CCNCE_RESULTS_DIR", str(tmp_path))
+    assert report.results_dir() == tmp_path
+    monkeypatch.delenv("CCNCE_RESULTS_DIR")
+    assert report.results_dir().name == "results"
+
+
+def test_lexicon_tables_list_every_class_and_family():
+    from ccnce.data.synth.lexicon import FAMILIES, GESTURES
+
+    gestures, families = report.lexicon_tables()
+    assert len(gestures) == len(GESTURES) and len(families) == len(FAMILIES)
+    assert "%" in families.loc[[f.id for f in FAMILIES if f.ambiguous][0], "gesture(s)"]
+
+
+def test_paper_tables_are_packaged_with_their_source():
+    assert report.PAPER_TABLES.exists()
+    assert "Lee" in (report.PAPER_TABLES.parent / "PAPER_TABLES.md").read_text()
+    df = report.load_paper_tables()
+    assert len(df) == 48 and set(df["model"]) == set(report.VARIANT_ORDER)
+
+
+def test_separability_tables_read_the_measurement():
+    from ccnce.data.separability import window_separability
+
+    rng = np.random.default_rng(0)
+    gesture = np.repeat(rng.integers(0, 3, size=(30, 1)), 64, axis=1)
+    pose = rng.normal(size=(30, 64, 96)) + gesture[:, :, None]
+    result = {"root": "x", "min_share": 0.5, "split": "train", "classes": ["a", "b", "c"],
+              "speakers": {"bee": window_separability(pose, gesture)}}
+    summary, per_class = report.separability_tables(result)
+    assert list(summary.index) == [("bee", "dot"), ("bee", "cosine")]
+    assert summary.loc[("bee", "dot"), "windows"] == 30
+    assert list(per_class.columns) == ["a", "b", "c"] and per_class.loc["bee", "a"].endswith(f"({(gesture[:, 0] == 0).sum()})")
+
+
+def test_coverage_warns_when_profiles_are_mixed(tmp_path):
+    make_results_tree(tmp_path, speakers=("bee",), variants=("none",), seeds=(0, 1))
+    path = tmp_path / "synthetic/bee/none/seed1/metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "profile": "smoke"}))
+    text = report.coverage(report.collect_runs(tmp_path), "synthetic").statement()
+    assert "mix profiles (`fixture` (1), `smoke` (1))" in text
