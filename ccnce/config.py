@@ -74,7 +74,8 @@ class Config:
     threshold: str = "paper"
     threshold_momentum: float = 0.99
     loss_form: str = "infonce"
-    bank_encoding: str = "sampled"
+    bank_encoding: str = "momentum"  # measured default (ccnce/bench/bank_encoding.py); the paper: "full"
+    bank_momentum: float = 0.99  # momentum of F's copy that encodes bank keys (bank_encoding="momentum")
     bank_max_clusters: int = 128
     bank_slots: int = 20
     bank_sample_negatives: int = 4
@@ -167,8 +168,12 @@ class Config:
             raise ConfigError(f"d_model={self.d_model} must be divisible by fusion_heads={self.fusion_heads}")
         if self.window % (2 ** (self.unet_depth - 1)):
             raise ConfigError(f"window={self.window} must be divisible by 2**(unet_depth-1)={2 ** (self.unet_depth - 1)}")
-        if not 0 <= self.threshold_momentum < 1 or not 0 <= self.moco_momentum < 1:
-            raise ConfigError("threshold_momentum and moco_momentum must be in [0, 1)")
+        if not all(0 <= getattr(self, m) < 1 for m in ("threshold_momentum", "moco_momentum", "bank_momentum")):
+            raise ConfigError("threshold_momentum, moco_momentum and bank_momentum must be in [0, 1)")
+        if self.audio_blocks < 3:
+            raise ConfigError(f"audio_blocks must be >= 3 (the audio encoder downsamples three times), got {self.audio_blocks}")
+        if self.bank_sample_negatives < 0:
+            raise ConfigError(f"bank_sample_negatives must be >= 0, got {self.bank_sample_negatives}")
         if self.tau <= 0 or self.moco_tau <= 0 or self.patchnce_tau <= 0:
             raise ConfigError("temperatures (tau, moco_tau, patchnce_tau) must be positive")
         if self.warmup_epochs < 0:

@@ -1,0 +1,94 @@
+"""``ccnce bench step``: milliseconds per training step (D + G) per loss variant at the ``cpu`` profile.
+
+All four variants share one generator architecture and one frozen, cached text encoder; each has its own
+weights, discriminator, optimisers and contrastive term. CC-NCE runs after warm-up with a global bank
+already filled to a realistic size (the original code held ~2,200 windows). Steps are interleaved
+variant by variant, repetition by repetition, so that machine load affects all variants alike; we report
+the median and the ratio to ``none``.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from typing import Any
+
+import torch
+
+from ccnce.bench.batches import class_prototypes, random_batch
+from ccnce.config import VARIANTS, Config
+from ccnce.losses.contrastive import build_contrastive
+from ccnce.losses.objective import build_optimizers, train_step
+from ccnce.models.discriminator import build_discriminator
+from ccnce.models.generator import build_generator
+
+log = logging.getLogger(__name__)
+
+BANK_WARMUP_CLASSES = 120  # about the number of global clusters the original code accumulated
+
+
+def warm_bank(contrastive: Any, cfg: Config, batches: int, generator: torch.Generator,
+              prototypes: torch.Tensor | None = None) -> None:
+    """Fill a CC-NCE bank with clustered windows of many classes (no generator involved)."""
+    clustering = getattr(contrastive, "clustering", None)
+    if clustering is None:
+        return
+    if prototypes is None:
+        prototypes = class_prototypes(BANK_WARMUP_CLASSES, generator)
+    for epoch in range(cfg.warmup_epochs + 1):
+        for _ in range(batches if epoch == cfg.warmup_epochs else 2):
+            y = random_batch(cfg.batch_size, generator, prototypes=prototypes)["pose"]
+            S = clustering.observe(y, epoch)
+            if epoch >= cfg.warmup_epochs:
+                h = torch.randn(cfg.batch_size, cfg.d_model, cfg.window, generator=generator)
+                clustering.cluster(y, S, contrastive.encode_for_bank(h))
+
+
+def build_variant(cfg: Config, text: torch.nn.Module) -> dict[str, Any]:
+    generator = build_generator(cfg, text=text)
+    discriminator = build_discriminator(cfg)
+    contrastive = build_contrastive(cfg, generator)
+    opt_g, opt_d = build_optimizers(cfg, generator, discriminator, contrastive)
+    return {"cfg": cfg, "g": generator, "d": discriminator, "c": contrastive, "opt_g": opt_g, "opt_d": opt_d}
+
+
+def run(quick: bool = False, profile: str = "cpu") -> dict[str, dict[str, float]]:
+    reps, warm_steps, pool = (5, 2, 4) if quick else (15, 3, 8)
+    torch.manual_seed(0)
+    rng = torch.Generator().manual_seed(0)
+    base = Config.from_profile(profile)
+    prototypes = class_prototypes(16, rng)
+    batches = [random_batch(base.batch_size, rng, prototypes=prototypes) for _ in range(pool)]
+    shared_text = build_generator(base).text
+    if base.freeze_text:
+        shared_text.precompute((b["tokens"], b["n_tokens"]) for b in batches)
+    runs = {}
+    for variant in VARIANTS:
+        cfg = base.replace(variant=variant)
+        runs[variant] = build_variant(cfg, shared_text)
+        warm_bank(runs[variant]["c"], cfg, batches=90, generator=rng)
+    epoch = base.warmup_epochs  # the contrastive terms are active
+    times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    for rep in range(warm_steps + reps):
+        for variant, parts in runs.items():
+            batch = batches[rep % pool]
+            start = time.perf_counter()
+            train_step(parts["g"], parts["d"], parts["opt_g"], parts["opt_d"], parts["c"], batch, parts["cfg"], epoch)
+            elapsed = (time.perf_counter() - start) * 1000
+            if rep >= warm_steps:
+                times[variant].append(elapsed)
+    none = statistics.median(times["none"])
+    result = {v: {"ms_per_step": statistics.median(t), "ratio_vs_none": statistics.median(t) / none}
+              for v, t in times.items()}
+    bank = getattr(runs["ccnce"]["c"], "global_bank", None)
+    if bank is not None:
+        log.info("ccnce bank: %d clusters, %d members", bank.n_clusters, int(bank.filled.sum()))
+    return result
+
+
+def format_result(result: dict[str, dict[str, float]]) -> str:
+    lines = [f"{'variant':<10} {'ms/step':>9} {'× none':>8}"]
+    for variant, r in result.items():
+        lines.append(f"{variant:<10} {r['ms_per_step']:>9.1f} {r['ratio_vs_none']:>8.2f}")
+    return "\n".join(lines)

@@ -1,0 +1,195 @@
+"""CC-NCE, Eq. 7 of the paper: crossmodal clustered InfoNCE over the online gesture clusters.
+
+Per batch (after the warm-up epochs, METHOD.md): Algorithm 1 groups the batch by ground-truth gesture
+``y``, Algorithm 2 merges the groups into ``global_bank``; then every sample's embedding ``z`` (an anchor,
+with gradient) is pulled towards the stored members of its global cluster (positives ``z⁺``) and pushed
+from the members of every other global cluster (negatives ``z⁻``):
+
+    L = −E_z (1/|P|) Σ_{z⁺∈P} log[ exp(s(z,z⁺)/τ) / (exp(s(z,z⁺)/τ) + Σ_{z⁻} exp(s(z,z⁻)/τ)) ]
+
+Choices (stated in the book):
+
+- ``s(a, b)``: ``z`` is L2-normalised over channels frame by frame, so we use the mean over frames of the
+  per-frame cosine, i.e. the dot product of the flattened embeddings divided by T (in [−1, 1], which
+  gives τ its usual meaning).
+- The bank is updated first, so a batch cluster's positives are the members of the global cluster it
+  joined (its most similar one) or opened; a sample's own stored copy is not its positive. An anchor
+  without any positive (a new singleton cluster) adds nothing.
+- Stored members and their encodings follow ``bank_encoding``:
+  ``"full"`` (paper) stores ``h`` and re-encodes every member with the current ``F`` each step;
+  ``"sampled"`` stores ``h`` and re-encodes all members of the clusters this batch joined plus
+  ``bank_sample_negatives`` random members of every other cluster;
+  ``"momentum"`` stores ``normalize(F_m(h))`` once, at insertion, with ``F_m`` a momentum copy of ``F``
+  (MoCo style, ``bank_momentum``), and never re-encodes; the candidate set is the one of ``"sampled"``
+  when ``bank_sample_negatives > 0``, else every member.
+- ``loss_form="original"``: the original code's binary cross-entropy on per-channel, time-summed logits
+  min–max scaled over the candidates (τ has no effect there).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+import torch.nn.functional as F_nn
+from torch import Tensor
+
+from ccnce.clustering import ClusteringResult, GlobalBank, OnlineClustering, ThresholdEstimator
+from ccnce.config import Config
+from ccnce.losses.contrastive import ContrastiveLoss, Diagnostics, Unregistered, frozen_copy, momentum_update
+from ccnce.models.generator import Generator, GeneratorOutput, normalize_channels
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------- Eq. 7
+def window_scores(anchors: Tensor, keys: Tensor) -> Tensor:
+    """``s(a, k)`` for anchors (B, E, T) and keys (N, E, T): mean per-frame dot product → (B, N)."""
+    t = anchors.shape[-1]
+    return anchors.reshape(anchors.shape[0], -1) @ keys.reshape(keys.shape[0], -1).T / t
+
+
+def info_nce(logits: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+    """Eq. 7 with several positives, averaged over positives then over anchors.
+
+    ``logits`` (B, N) = s/τ; ``positive``/``negative`` (B, N) boolean masks over the candidates. Each
+    positive p of anchor b contributes ``−log(e^{l_bp} / (e^{l_bp} + Σ_n e^{l_bn}))``; anchors without
+    positives are left out; with no anchor left the loss is 0 (still part of the graph).
+    """
+    very_negative = torch.finfo(logits.dtype).min
+    negatives = logits.masked_fill(~negative, very_negative).logsumexp(dim=1, keepdim=True)
+    log_prob = logits - torch.logaddexp(logits, negatives)
+    n_positive = positive.sum(dim=1)
+    per_anchor = -(log_prob.masked_fill(~positive, 0.0)).sum(dim=1) / n_positive.clamp(min=1)
+    has_positive = n_positive > 0
+    if not bool(has_positive.any()):
+        return logits.sum() * 0.0
+    return per_anchor[has_positive].mean()
+
+
+def original_bce(anchors: Tensor, keys: Tensor, positive: Tensor, negative: Tensor, eps: float = 1e-6) -> Tensor:
+    """The original code's loss: BCE on per-channel time-summed logits, min–max scaled over candidates.
+
+    ``l[b, n, c] = Σ_t z_b[c, t]·k_n[c, t]``, scaled to [0, 1] over the candidates n of anchor b (per
+    channel), and compared with 1 for positives and 0 for negatives.
+    """
+    logits = torch.einsum("bct,nct->bnc", anchors, keys).float()
+    valid = (positive | negative)[..., None]
+    low = logits.masked_fill(~valid, torch.inf).amin(dim=1, keepdim=True)
+    high = logits.masked_fill(~valid, -torch.inf).amax(dim=1, keepdim=True)
+    scaled = ((logits - low) / (high - low).clamp(min=eps)).clamp(eps, 1 - eps)
+    target = positive[..., None].expand_as(scaled).to(scaled.dtype)
+    bce = F_nn.binary_cross_entropy(scaled, target, reduction="none")
+    n_valid = valid.sum() * anchors.shape[1]
+    if int(n_valid) == 0:
+        return logits.sum() * 0.0
+    return (bce * valid).sum() / n_valid
+
+
+# ---------------------------------------------------------------------------------------- candidates
+def select_candidates(member_mask: Tensor, joined_rows: Tensor, per_cluster: int,
+                      generator: torch.Generator | None) -> Tensor:
+    """Flat slot indices ``row * S + slot`` of the bank members that enter the loss.
+
+    Every member of the rows in ``joined_rows`` (C,) bool (the positives' clusters); of the other rows,
+    ``per_cluster`` random members each (all of them when ``per_cluster <= 0``).
+    """
+    if per_cluster <= 0:
+        chosen = member_mask
+    else:
+        noise = torch.rand(member_mask.shape, generator=generator).to(member_mask.device)
+        rank = noise.masked_fill(~member_mask, 2.0).argsort(dim=1).argsort(dim=1)
+        chosen = member_mask & ((rank < per_cluster) | joined_rows[:, None])
+    return chosen.flatten().nonzero().squeeze(1)
+
+
+def candidate_masks(rows: Tensor, slots: Tensor, candidates: Tensor, n_slots: int) -> tuple[Tensor, Tensor]:
+    """Positive and negative masks (B, N) of each sample over the candidate slots (self excluded)."""
+    candidate_rows = candidates // n_slots
+    same = rows[:, None] == candidate_rows[None, :]
+    positive = same & (slots[:, None] != candidates[None, :])
+    return positive, ~same
+
+
+# ---------------------------------------------------------------------------------------- the term
+class CCNCELoss(ContrastiveLoss):
+    """``L_cc-nce`` of Eq. 6/7 with its online clustering (Algorithms 1 and 2)."""
+
+    variant = "ccnce"
+
+    def __init__(self, cfg: Config, generator: Generator) -> None:
+        super().__init__()
+        self.tau, self.loss_form = cfg.tau, cfg.loss_form
+        self.warmup_epochs, self.bank_reset = cfg.warmup_epochs, cfg.bank_reset
+        self.per_cluster = cfg.bank_sample_negatives if cfg.bank_encoding != "full" else 0
+        self.momentum = cfg.bank_momentum
+        self.online = Unregistered(generator)
+        self.F_momentum = frozen_copy(generator.F) if cfg.bank_encoding == "momentum" else None
+        self.clustering = OnlineClustering(
+            cfg.similarity,
+            ThresholdEstimator(cfg.threshold, cfg.threshold_momentum, cfg.warmup_epochs),
+            GlobalBank(cfg.bank_max_clusters, cfg.bank_slots),
+            seed=cfg.seed,
+        )
+
+    @property
+    def global_bank(self) -> GlobalBank:
+        return self.clustering.global_bank
+
+    # ------------------------------------------------------------------ encodings
+    def encode_for_bank(self, h: Tensor) -> Tensor:
+        """What the bank keeps for a batch: ``h`` itself, or its momentum-encoded key."""
+        if self.F_momentum is None:
+            return h.detach()
+        with torch.no_grad():
+            return normalize_channels(self.F_momentum(h.detach()))
+
+    def _keys(self, candidates: Tensor) -> Tensor:
+        stored = self.global_bank.features.flatten(0, 1).index_select(0, candidates)
+        if self.F_momentum is not None:
+            return stored
+        with torch.no_grad():
+            return self.online.module.embed(stored)
+
+    # ------------------------------------------------------------------ interface
+    def term(self, batch: dict[str, Tensor], out: GeneratorOutput, epoch: int) -> tuple[Tensor, Diagnostics]:
+        y = batch["pose"]
+        if self.F_momentum is not None:
+            momentum_update(self.F_momentum, self.online.module.F, self.momentum)
+        S = self.clustering.observe(y, epoch)
+        estimator = self.clustering.estimator
+        if epoch < self.warmup_epochs:
+            diagnostics = {"mu_hat": estimator.mu_hat, "sigma_hat": estimator.sigma_hat} if estimator.ready else {}
+            return out.z.new_zeros(()), diagnostics
+        result = self.clustering.cluster(y, S, self.encode_for_bank(out.h))
+        loss, n_candidates = self._loss(out.z, result)
+        diagnostics = result.diagnostics(self.global_bank, estimator)
+        diagnostics["n_candidates"] = n_candidates
+        return loss, diagnostics
+
+    def _loss(self, z: Tensor, result: ClusteringResult) -> tuple[Tensor, int]:
+        bank = self.global_bank
+        joined = torch.zeros(bank.max_clusters, dtype=torch.bool, device=result.rows.device)
+        joined[result.rows] = True
+        candidates = select_candidates(bank.member_mask(), joined, self.per_cluster, self.clustering.generator)
+        keys = self._keys(candidates).to(z.dtype)
+        positive, negative = candidate_masks(result.rows, result.slots, candidates, bank.slots)
+        if self.loss_form == "original":
+            return original_bce(z, keys, positive, negative), int(candidates.numel())
+        return info_nce(window_scores(z, keys).float() / self.tau, positive, negative), int(candidates.numel())
+
+    def on_epoch_start(self, epoch: int) -> None:
+        if self.bank_reset == "epoch":
+            self.global_bank.reset()
+
+    def on_epoch_end(self, epoch: int) -> None:
+        if epoch >= self.warmup_epochs - 1 and self.clustering.estimator.ready:
+            est = self.clustering.estimator
+            log.info("epoch %d: %d global clusters, threshold %.4g (mu_hat %.4g, sigma_hat %.4g)", epoch,
+                     self.global_bank.n_clusters, est.threshold, est.mu_hat, est.sigma_hat)
+
+    def get_extra_state(self) -> dict:
+        return self.clustering.state_dict()
+
+    def set_extra_state(self, state: dict) -> None:
+        self.clustering.load_state_dict(state)
