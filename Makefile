@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ccnce-installed
 DATA   ?= data/synthetic
 
-.PHONY: setup run data book test clean-venv
+.PHONY: setup run data train sweep bench book test clean-venv
 
 # A virtual environment at .venv with torch 2.13.0 first (a local CPU wheel: any other torch pulls GBs of
 # CUDA), then the project and its pinned dependencies. Re-runs only when pyproject.toml changes.
@@ -22,8 +22,21 @@ data: setup
 	@grep -q "\"complete\": true" $(DATA)/ccnce_synth.json 2>/dev/null || $(BIN)/ccnce synth --out $(DATA)
 	$(BIN)/ccnce inspect $(DATA)
 
-# The main job on the embedded default.
-run: data book
+# The main job on the embedded default: one run (lec_cosmic, CC-NCE, seed 0, cpu profile) through the
+# training notebook, then the book. Complete runs in results/ are not trained again.
+run: data train book
+
+train: data
+	$(BIN)/ccnce sweep --speakers lec_cosmic --variants ccnce --seeds 0 --profile cpu
+
+# The default sweep of the book: the paper's five speakers x four variants x three seeds (resumable).
+sweep: data
+	$(BIN)/ccnce sweep --profile cpu
+
+# Benchmarks for the book's Performance page.
+bench: setup
+	mkdir -p results/bench
+	for b in cache clustering step; do $(BIN)/ccnce bench $$b --json > results/bench/$$b.json || exit 1; done
 
 # The report: the Jupyter Book, built offline from results/ with every report notebook executed and
 # warnings as errors (--all: the pages must show results/ as it is now, not a cached build).
@@ -33,7 +46,7 @@ book: setup
 
 # The full test suite (what CI runs).
 test: setup
-	$(BIN)/python -m pytest --nbval-lax tests
+	$(BIN)/python -m pytest --nbval-lax tests notebooks book
 
 clean-venv:
 	rm -rf $(VENV)

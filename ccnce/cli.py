@@ -1,4 +1,4 @@
-"""The ``ccnce`` command: synth, inspect, separability, bench (train, evaluate and sweep come with training).
+"""The ``ccnce`` command: synth, inspect, separability, train, evaluate, sweep, bench.
 
 Known errors (:class:`~ccnce.errors.CcnceError`) become one line on stderr and exit code 2; the
 compute lives in the package, this module only parses arguments and prints.
@@ -53,6 +53,67 @@ def _cmd_separability(args: argparse.Namespace) -> int:
     return 0
 
 
+def _overrides(pairs: list[str]) -> dict[str, object]:
+    """``["epochs=3", "tau=0.2"]`` → typed values (Python literals; anything else stays a string)."""
+    import ast
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise CcnceError(f"--set {pair!r}: expected FIELD=VALUE, e.g. --set epochs=3")
+        try:
+            out[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value
+    return out
+
+
+def _config(args: argparse.Namespace, **identity: object):
+    from ccnce.config import Config
+
+    return Config.from_profile(args.profile, data_root=args.data_root, results_dir=args.results_dir,
+                               **identity, **_overrides(args.set))
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from ccnce.train import train
+
+    cfg = _config(args, speaker=args.speaker, variant=args.variant, seed=args.seed)
+    result = train(cfg, progress=not args.quiet, force=args.force)
+    state = "already complete" if result.skipped else "done"
+    print(f"{state}: {result.directory}  (data: {result.data_source})")
+    for key in ("l1", "fid", "pck", "f1", "knn_acc"):
+        if key in result.metrics:
+            print(f"  {key:<8} {result.metrics[key]:.4f}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from ccnce.train import evaluate_dir
+
+    metrics = evaluate_dir(args.run_dir, progress=not args.quiet)
+    if args.json:
+        _print_json(metrics)
+    else:
+        for key, value in sorted(metrics.items()):
+            print(f"{key:<16} {value}")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from ccnce.data.source import resolve_data
+    from ccnce.sweep import plan, summary_table, sweep
+
+    split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
+    configs = plan(split(args.speakers), split(args.variants), [int(k) for k in split(args.seeds)], args.profile,
+                   shard=args.shard, data_root=args.data_root, results_dir=args.results_dir, **_overrides(args.set))
+    source = resolve_data(args.data_root, progress=not args.quiet)  # generate synthetic data once, up front
+    outcomes = sweep(configs, source.name, jobs=args.jobs, progress=not args.quiet)
+    print(summary_table(outcomes))
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
@@ -93,8 +154,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_separability)
 
+    def run_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--profile", default="cpu", help="smoke | cpu | paper")
+        p.add_argument("--data-root", default=None, help="a PATS-layout root (default: the synthetic dataset)")
+        p.add_argument("--results-dir", default="results")
+        p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                       help="override any config field (repeatable), e.g. --set epochs=3")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("train", help="train and evaluate one run (speaker, variant, seed) into results/")
+    p.add_argument("--speaker", default="lec_cosmic")
+    p.add_argument("--variant", default="ccnce", help="none | ccnce | moco | patchnce")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="re-run even if the run is complete")
+    run_options(p)
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="re-evaluate a run folder from its best checkpoint")
+    p.add_argument("run_dir")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("sweep", help="run every missing (speaker, variant, seed) through the training notebook")
+    p.add_argument("--speakers", default=",".join(SPEAKERS))
+    p.add_argument("--variants", default="ccnce,none,moco,patchnce")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--jobs", type=int, default=1, help="runs at a time")
+    p.add_argument("--shard", default=None, metavar="i/n", help="take every n-th run, starting at i")
+    run_options(p)
+    p.set_defaults(func=_cmd_sweep)
+
     p = sub.add_parser("bench", help="benchmarks, measured as ratios side by side in one run")
-    p.add_argument("name", choices=("cache", "clustering", "step"))
+    p.add_argument("name", choices=("cache", "clustering", "step", "bank_encoding"))
     p.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke check)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bench)

@@ -176,8 +176,9 @@ class Config:
             raise ConfigError(f"bank_sample_negatives must be >= 0, got {self.bank_sample_negatives}")
         if self.tau <= 0 or self.moco_tau <= 0 or self.patchnce_tau <= 0:
             raise ConfigError("temperatures (tau, moco_tau, patchnce_tau) must be positive")
-        if self.warmup_epochs < 0:
-            raise ConfigError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise ConfigError(f"warmup_epochs must be in [0, epochs={self.epochs}), got {self.warmup_epochs}: "
+                              "the best epoch is chosen after the warm-up")
 
 
 def _check_type(f: dataclasses.Field, value: Any) -> None:

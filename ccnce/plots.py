@@ -128,3 +128,55 @@ def gesture_strips(root: str | Path, speaker: str, frames: int = 7):
                  fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------------------------ one run
+HISTORY_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("reconstruction (L1, z-units)", ("rec", "dev_l1")),
+    ("adversarial (LSGAN)", ("adv_g", "loss_d")),
+    ("contrastive term", ("contrastive",)),
+    ("online clusters", ("n_global_clusters", "n_batch_clusters")),
+)
+
+
+def run_history(history, title: str = ""):
+    """Per-epoch curves of one run's ``history.csv`` (a DataFrame); panels without data are left out."""
+    import matplotlib.pyplot as plt
+
+    panels = [(name, [c for c in cols if c in history and history[c].notna().any()]) for name, cols in HISTORY_PANELS]
+    panels = [(name, cols) for name, cols in panels if cols]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 2.6), squeeze=False)
+    for ax, (name, cols) in zip(axes[0], panels):
+        for c in cols:
+            ax.plot(history["epoch"], history[c], marker="o", ms=3, label=c)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def generated_vs_true(pred: np.ndarray, true: np.ndarray, n_frames: int = 6, title: str = ""):
+    """Generated skeletons (colour) over the true ones (grey) at ``n_frames`` frames of one window.
+
+    ``pred``, ``true``: (T, 96) poses in pixels relative to the neck (a run's ``generated.npz``).
+    """
+    import matplotlib.pyplot as plt
+
+    from ccnce.data.skeleton import from_kept
+
+    P, Y = from_kept(np.asarray(pred, float)), from_kept(np.asarray(true, float))
+    frames = np.linspace(0, len(Y) - 1, n_frames).round().astype(int)
+    step = 1.2 * max(np.ptp(Y[..., 0]), np.ptp(P[..., 0]), 1.0)
+    no_face = np.ones(len(P[0]))
+    no_face[[7, 8, 9]] = 0
+    fig, ax = plt.subplots(figsize=(1.4 * n_frames + 0.6, 2.4))
+    for k, t in enumerate(frames):
+        draw_skeleton(ax, Y[t], color="#aaaaaa", confidence=no_face, offset=(k * step, 0), linewidth=2.4)
+        draw_skeleton(ax, P[t], confidence=no_face, offset=(k * step, 0), linewidth=1.2)
+    ax.set_xticks([k * step for k in range(n_frames)], [f"frame {t}" for t in frames], fontsize=7)
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

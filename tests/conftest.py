@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from pats_fixture import PatsFixture, make_pats_root
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Notebooks collected by nbval run at smoke size and write their runs outside the repo's results/."""
+    os.environ.setdefault("CCNCE_PROFILE", "smoke")
+    os.environ.setdefault("CCNCE_RESULTS_DIR", tempfile.mkdtemp(prefix="ccnce-nbval-results-"))
 
 
 @pytest.fixture(autouse=True)
@@ -27,3 +36,13 @@ def pats_data(pats_root: PatsFixture, tmp_path_factory: pytest.TempPathFactory):
     from ccnce.data.dataset import load_speaker
 
     return load_speaker(Config(), pats_root.root, progress=False, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory: pytest.TempPathFactory):
+    """A small synthetic PATS-layout root (`ccnce synth --size small`, lec_cosmic only), for training tests."""
+    from ccnce.data.synth import generate
+
+    out = tmp_path_factory.mktemp("synth-small") / "root"
+    generate(out, speakers=["lec_cosmic"], size="small", seed=0, progress=False)
+    return out
