@@ -37,6 +37,9 @@ sweep: data
 bench: setup
 	mkdir -p results/bench
 	for b in cache clustering step; do $(BIN)/ccnce bench $$b --json > results/bench/$$b.json || exit 1; done
+	$(BIN)/python -c "import json; from ccnce import provenance as p; \
+	print(json.dumps({**p.collect('cpu', 'benchmark fixtures', '-'), 'written': p.now()}, indent=2))" \
+	> results/bench/provenance.json
 
 # The report: the Jupyter Book, built offline from results/ with every report notebook executed and
 # warnings as errors (--all: the pages must show results/ as it is now, not a cached build).
