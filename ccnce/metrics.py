@@ -421,6 +421,37 @@ def knn_accuracy(z: np.ndarray, labels: np.ndarray, k: int = 5, folds: int = 5, 
     return float(np.mean(scores))
 
 
+def knn_accuracy_across_groups(z: np.ndarray, labels: np.ndarray, groups: np.ndarray, k: int = 5) -> float:
+    """k-NN gesture-class accuracy where each entry's neighbours come only from *other* groups.
+
+    For overlapping windows (hop 5) of a few intervals: with ``groups`` the interval of each window, a
+    window's neighbours are never its own interval's overlapping copies, so the accuracy measures how
+    well ``z`` of one interval predicts the gesture of another (leave-one-interval-out). Cosine
+    similarity, majority vote over the ``k`` nearest (ties: the class of the nearest among the tied).
+    Entries labelled :data:`UNLABELLED` are neither scored nor used as neighbours.
+    """
+    groups = np.asarray(groups)
+    if groups.shape[0] != np.asarray(labels).shape[0]:
+        raise MetricError(f"knn_accuracy_across_groups: {groups.shape[0]} groups for {len(labels)} labels")
+    groups = groups[_labels(labels, "labels") != UNLABELLED]
+    z_arr, labels = _labelled_embeddings(z, labels, "knn_accuracy_across_groups")
+    if np.unique(groups).size < 2:
+        raise MetricError("knn_accuracy_across_groups: needs at least 2 groups")
+    unit = z_arr / np.maximum(np.linalg.norm(z_arr, axis=1, keepdims=True), 1e-12)
+    sim = unit @ unit.T
+    sim[groups[:, None] == groups[None, :]] = -np.inf
+    k = min(k, int((groups[:, None] != groups[None, :]).sum(axis=1).min()))
+    nearest = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    correct = 0
+    for i, row in enumerate(nearest):
+        votes = labels[row]
+        values, counts = np.unique(votes, return_counts=True)
+        tied = set(values[counts == counts.max()])
+        predicted = next(v for v in votes if v in tied)  # nearest among the tied classes
+        correct += predicted == labels[i]
+    return correct / len(labels)
+
+
 def silhouette(z: np.ndarray, labels: np.ndarray) -> float:
     """Mean silhouette coefficient of the embeddings grouped by gesture class (cosine distance).
 
