@@ -237,8 +237,12 @@ class Coverage:
             by_cell: dict[tuple[str, str], list[int]] = {}
             for speaker, variant, seed in self.missing:
                 by_cell.setdefault((speaker, variant), []).append(seed)
-            if len(by_cell) == len(SPEAKERS) * len(VARIANT_ORDER):
+            cells_per_seed = len(SPEAKERS) * len(VARIANT_ORDER)
+            unrun = [k for k in SEEDS if sum(seed == k for *_, seed in self.missing) == cells_per_seed]
+            if self.found == 0:
                 text += " None of them has been run yet."
+            elif unrun and all(set(seeds) <= set(unrun) for seeds in by_cell.values()):
+                text += f" Seed(s) {', '.join(map(str, unrun))} have not been run yet for any speaker or variant."
             else:
                 cells = [f"{s}/{v} (seed {', '.join(map(str, seeds))})" for (s, v), seeds in by_cell.items()]
                 shown = cells[:12]

@@ -281,3 +281,10 @@ def test_coverage_warns_when_profiles_are_mixed(tmp_path):
     path.write_text(json.dumps({**json.loads(path.read_text()), "profile": "smoke"}))
     text = report.coverage(report.collect_runs(tmp_path), "synthetic").statement()
     assert "mix profiles (`fixture` (1), `smoke` (1))" in text
+
+
+def test_coverage_names_seeds_that_were_not_run_at_all(tmp_path):
+    make_results_tree(tmp_path, seeds=(0,))
+    text = report.coverage(report.collect_runs(tmp_path), "synthetic").statement()
+    assert "20 of the 60" in text and "Seed(s) 1, 2 have not been run yet for any speaker or variant." in text
+    assert "None of them" not in text
