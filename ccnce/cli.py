@@ -92,7 +92,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ccnce.train import evaluate_dir
 
-    metrics = evaluate_dir(args.run_dir, progress=not args.quiet)
+    metrics = evaluate_dir(args.run_dir, progress=not args.quiet, write=args.write)
     if args.json:
         _print_json(metrics)
     else:
@@ -172,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="re-evaluate a run folder from its best checkpoint")
     p.add_argument("run_dir")
+    p.add_argument("--write", action="store_true", help="replace the run's evaluation (metrics.json, samples)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_evaluate)

@@ -98,13 +98,15 @@ def grounding(z: np.ndarray, window_class: np.ndarray, intervals: np.ndarray) ->
     known = window_class >= 0
     if known.sum() < 10 or np.unique(window_class[known]).size < 2 or np.unique(intervals[known]).size < 2:
         return {}
+    counts = np.unique(window_class[known], return_counts=True)[1]
     return {"knn_acc": M.knn_accuracy_across_groups(z, window_class, intervals),
+            "knn_chance": float(counts.max() / counts.sum()),  # always guessing the majority class
             "silhouette": M.silhouette(z, window_class),
             "grounding_windows": float(known.sum())}
 
 
 def cluster_test_windows(y: np.ndarray, kind: str = "dot") -> tuple[np.ndarray, float]:
-    """Algorithm 1 over all test windows, threshold μ+σ of their pairwise similarities.
+    """Algorithm 1 over a set of test windows, threshold μ+σ of their pairwise similarities.
 
     Variant-independent, so that embeddings of every variant are coloured by the same gesture clusters.
     """
@@ -126,13 +128,15 @@ def evaluate_run(G: torch.nn.Module, data: SpeakerData, test_full: WindowSet, cf
     # Grounding on every test window (hop as in training): many more windows than the full-interval set;
     # the k-NN never lets a window's own interval vote, so overlap cannot leak.
     windows = generate(G, data.test, device)
-    metrics.update(grounding(windows.z, dominant_class(windows.gesture), data.test.interval_ids))
+    windows_class = dominant_class(windows.gesture)
+    metrics.update(grounding(windows.z, windows_class, data.test.interval_ids))
 
-    cluster, threshold = cluster_test_windows(g.true, cfg.similarity)
+    cluster, threshold = cluster_test_windows(windows.true, cfg.similarity)
+    full_cluster, _ = cluster_test_windows(g.true, cfg.similarity)
     samples = {
-        "embeddings": {"z": g.z.astype(np.float32), "cluster": cluster, "gesture": window_class,
-                       "threshold": np.float64(threshold)},
-        "clusters": _cluster_members(g.true, cluster, data),
+        "embeddings": {"z": windows.z.astype(np.float32), "cluster": cluster, "gesture": windows_class,
+                       "interval": data.test.interval_ids.astype(str), "threshold": np.float64(threshold)},
+        "clusters": _cluster_members(g.true, full_cluster, data),
         "generated": _generated_examples(g, window_class, data),
     }
     return Evaluation({k: float(v) for k, v in metrics.items()}, samples)

@@ -99,8 +99,8 @@ METRICS: dict[str, MetricInfo] = {
     "diversity_true": MetricInfo("diversity (true)", None, 2, "the same for the true poses"),
     "expressiveness": MetricInfo("expressiveness", "one", 3, "diversity of generated / diversity of true poses "
                                  "(1 = moves as far from rest as the speaker)"),
-    "knn_acc": MetricInfo("k-NN accuracy", "higher", 3, "cross-validated 5-NN accuracy (cosine) of the true "
-                          "gesture class from the pooled language embedding z of a test window"),
+    "knn_acc": MetricInfo("k-NN accuracy", "higher", 3, "5-NN accuracy (cosine) of the true gesture class "
+                          "from the pooled language embedding z of a test window, neighbours from other intervals only"),
     "silhouette": MetricInfo("silhouette", "higher", 3, "silhouette (cosine) of z grouped by true gesture class"),
     "cluster_nmi": MetricInfo("cluster NMI", "higher", 3, "NMI of the online global clusters vs. true gestures"),
     "cluster_ari": MetricInfo("cluster ARI", "higher", 3, "ARI of the online global clusters vs. true gestures"),
@@ -108,7 +108,7 @@ METRICS: dict[str, MetricInfo] = {
 }
 
 RUN_COLUMNS: tuple[str, ...] = (
-    "data_source", "speaker", "variant", "seed", *METRICS, "best_epoch", "epochs_run", "config_hash", "profile",
+    "data_source", "speaker", "variant", "seed", *METRICS, "knn_chance", "grounding_windows", "best_epoch", "epochs_run", "config_hash", "profile",
     "git_commit", "git_dirty", "device", "data_fingerprint", "wall_seconds", "started", "finished", "path",
 )
 
@@ -1053,7 +1053,12 @@ def _scatter_gestures(ax, xy: np.ndarray, gesture: np.ndarray, names: Mapping[in
 
 # --------------------------------------------------------------------------------- k-NN grounding
 def chance_level(runs: pd.DataFrame, data_source: str = "synthetic") -> float:
-    """Majority-class frequency of the labelled test windows, averaged over runs with embeddings."""
+    """Majority-class frequency of the labelled test windows, averaged over runs (``knn_chance`` of
+    metrics.json where recorded, else computed from embeddings.npz)."""
+    if "knn_chance" in runs:
+        recorded = runs.loc[runs["data_source"] == data_source, "knn_chance"].dropna()
+        if len(recorded):
+            return float(recorded.mean())
     levels = []
     for p in runs.loc[runs["data_source"] == data_source, "path"]:
         f = Path(p) / "embeddings.npz"

@@ -174,8 +174,12 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
     return RunResult(out, metrics, history_df, source.name, start_epoch)
 
 
-def evaluate_dir(directory: str | Path, progress: bool = True) -> dict[str, float]:
-    """Re-evaluate a run folder: its recorded config, the best generator of its last checkpoint."""
+def evaluate_dir(directory: str | Path, progress: bool = True, write: bool = False) -> dict[str, float]:
+    """Re-evaluate a run folder: its recorded config, the best generator of its last checkpoint.
+
+    ``write``: replace the evaluation in ``metrics.json`` and the sample files (the training record —
+    history, best epoch, config hash — stays), and note the re-evaluation in ``provenance.json``.
+    """
     from ccnce.errors import CcnceError
 
     directory = Path(directory)
@@ -189,7 +193,15 @@ def evaluate_dir(directory: str | Path, progress: bool = True) -> dict[str, floa
     state = torch.load(directory / CHECKPOINT, map_location=cfg.device, weights_only=False)
     G = build_generator(cfg).to(cfg.device)
     G.load_state_dict(state["best"]["G"] if state["best"]["G"] is not None else state["G"], strict=False)
-    return ev.evaluate_run(G, data, test_full, cfg, torch.device(cfg.device)).metrics
+    evaluation = ev.evaluate_run(G, data, test_full, cfg, torch.device(cfg.device))
+    if write and (directory / "metrics.json").exists():
+        for name, arrays in evaluation.samples.items():
+            ev.write_samples(directory / f"{name}.npz", arrays)
+        prov = read_json(directory / "provenance.json")
+        prov["re_evaluated"] = {"at": provenance.now(), "git": provenance.git_state()}
+        write_json(directory / "provenance.json", prov)
+        write_json(directory / "metrics.json", {**read_json(directory / "metrics.json"), **evaluation.metrics})
+    return evaluation.metrics
 
 
 def _load_data(cfg: Config, root: Path, progress: bool):

@@ -86,3 +86,14 @@ def test_different_seeds_differ(reference, synth_root, tmp_path):
 def test_every_variant_trains(variant, synth_root, tmp_path):
     result = train(smoke(tmp_path, synth_root, variant=variant, epochs=1, warmup_epochs=0), progress=False)
     assert math.isfinite(result.metrics["l1"]) and result.metrics["variant"] == variant
+
+
+def test_evaluate_dir_reproduces_and_rewrites_the_evaluation(reference):
+    from ccnce.train import evaluate_dir
+
+    _, result = reference
+    metrics = evaluate_dir(result.directory, progress=False, write=True)
+    assert {k: metrics[k] for k in EXACT} == {k: result.metrics[k] for k in EXACT}
+    prov = json.loads((result.directory / "provenance.json").read_text())
+    assert "re_evaluated" in prov
+    assert json.loads((result.directory / "metrics.json").read_text())["best_epoch"] == result.metrics["best_epoch"]
