@@ -28,6 +28,20 @@ def _bone_color(j: int, color: str | None) -> str:
     return BODY_COLOR
 
 
+def plausible(joints: np.ndarray, factor: float = 1.2) -> np.ndarray:
+    """(…, 52, 2) joints relative to the neck → (…, 52) 1/0: 0 for a joint whose bone to its parent is
+    longer than ``factor`` times the shoulder width (no arm or finger bone is).
+
+    OpenPose writes a keypoint it lost at image (0, 0), i.e. far from the body once made relative to the
+    neck; without confidences (the generated-vs-true samples carry none) this is how figures skip them.
+    """
+    joints = np.asarray(joints, dtype=float)
+    parents = np.asarray(PARENTS)
+    bone = np.linalg.norm(joints - joints[..., np.maximum(parents, 0), :], axis=-1)
+    shoulders = np.linalg.norm(joints[..., 1, :] - joints[..., 4, :], axis=-1)[..., None]
+    return (np.isfinite(bone) & (bone <= factor * np.maximum(shoulders, 1e-9))).astype(float)
+
+
 def draw_skeleton(ax, joints: np.ndarray, color: str | None = None, confidence: np.ndarray | None = None,
                   offset: tuple[float, float] = (0.0, 0.0), linewidth: float = 1.5, alpha: float = 1.0,
                   finger_linewidth: float | None = None) -> None:
@@ -173,8 +187,9 @@ def generated_vs_true(pred: np.ndarray, true: np.ndarray, n_frames: int = 6, tit
     no_face[[7, 8, 9]] = 0
     fig, ax = plt.subplots(figsize=(1.4 * n_frames + 0.6, 2.4))
     for k, t in enumerate(frames):
-        draw_skeleton(ax, Y[t], color="#aaaaaa", confidence=no_face, offset=(k * step, 0), linewidth=2.4)
-        draw_skeleton(ax, P[t], confidence=no_face, offset=(k * step, 0), linewidth=1.2)
+        draw_skeleton(ax, Y[t], color="#aaaaaa", confidence=no_face * plausible(Y[t]), offset=(k * step, 0),
+                      linewidth=2.4)
+        draw_skeleton(ax, P[t], confidence=no_face * plausible(P[t]), offset=(k * step, 0), linewidth=1.2)
     ax.set_xticks([k * step for k in range(n_frames)], [f"frame {t}" for t in frames], fontsize=7)
     ax.set_yticks([])
     ax.set_title(title, fontsize=9)

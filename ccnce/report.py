@@ -41,6 +41,7 @@ from ccnce.config import SPEAKERS, VARIANTS
 from ccnce.data.skeleton import KEPT_JOINTS, LEFT_ARM, N_JOINTS, PARENTS, RIGHT_ARM, from_kept
 from ccnce.errors import CcnceError
 from ccnce.metrics import UNLABELLED, mean_std, paired_comparison
+from ccnce.plots import plausible
 from ccnce.results import read_json
 
 log = logging.getLogger(__name__)
@@ -1174,8 +1175,9 @@ def qualitative_figure(runs: pd.DataFrame, data_source: str = "synthetic", speak
         width = np.ptp(np.concatenate([true[:, :, 0], pred[:, :, 0]]))
         step = 1.15 * width
         for k, t in enumerate(frames):
-            draw_skeleton(ax, true[t], color=TRUE_COLOR, confidence=_NO_FACE, offset=(k * step, 0), linewidth=2.2)
-            draw_skeleton(ax, pred[t], confidence=_NO_FACE, offset=(k * step, 0), linewidth=1.2)
+            draw_skeleton(ax, true[t], color=TRUE_COLOR, confidence=_NO_FACE * plausible(true[t]),
+                          offset=(k * step, 0), linewidth=2.2)
+            draw_skeleton(ax, pred[t], confidence=_NO_FACE * plausible(pred[t]), offset=(k * step, 0), linewidth=1.2)
         ax.set_xticks([k * step for k in range(n_frames)], [f"frame {t}" for t in frames], fontsize=6.5)
         ax.set_yticks([])
         for side in ("top", "right", "left"):
@@ -1188,8 +1190,11 @@ def qualitative_figure(runs: pd.DataFrame, data_source: str = "synthetic", speak
 
 
 def _segments(joints: np.ndarray) -> np.ndarray:
-    """(52, 2) joints → (n_bones, 2, 2) line segments child–parent, face bones left out."""
-    return np.array([[joints[p], joints[j]] for j, p in enumerate(PARENTS) if p >= 0 and _NO_FACE[j] and _NO_FACE[p]])
+    """(52, 2) joints → (n_bones, 2, 2) line segments child–parent; face bones and bones to a dropped
+    keypoint (:func:`ccnce.plots.plausible`) collapse to a point at the parent."""
+    ok = plausible(joints)
+    return np.array([[joints[p], joints[j] if ok[j] and ok[p] else joints[p]]
+                     for j, p in enumerate(PARENTS) if p >= 0 and _NO_FACE[j] and _NO_FACE[p]])
 
 
 def _segment_colors() -> list[str]:
@@ -1212,7 +1217,7 @@ def animation_gif(runs: pd.DataFrame, data_source: str = "synthetic", speaker: s
     axes = fig.subplots(1, len(paths), squeeze=False)[0]
     seqs = {v: (from_kept(np.asarray(d["pred"][window], float)), from_kept(np.asarray(d["true"][window], float)))
             for v, d in data.items()}
-    allxy = np.concatenate([np.concatenate([p, t]).reshape(-1, 2) for p, t in seqs.values()])
+    allxy = np.concatenate([np.concatenate([p, t])[plausible(np.concatenate([p, t])) > 0] for p, t in seqs.values()])
     lo, hi = allxy.min(axis=0), allxy.max(axis=0)
     pad = 0.05 * (hi - lo).max()
     colors = _segment_colors()

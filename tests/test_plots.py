@@ -47,3 +47,21 @@ def test_gesture_strips_has_one_row_per_class(tmp_path):
     plt.close(fig)
     with pytest.raises(DataError, match="processed/bee"):
         gesture_strips(root, "bee")
+
+
+def test_plausible_flags_keypoints_dropped_to_the_image_origin():
+    import numpy as np
+
+    from ccnce.data.skeleton import PARENTS
+    from ccnce.plots import plausible
+
+    rng = np.random.default_rng(0)
+    joints = np.zeros((52, 2))
+    joints[1], joints[4] = (-170.0, 0.0), (170.0, 0.0)  # shoulders
+    for j, p in enumerate(PARENTS):
+        if p >= 0 and j not in (1, 4):
+            joints[j] = joints[p] + rng.normal(scale=30, size=2)
+    joints[5] = (-400.0, -300.0)  # the left elbow lost: OpenPose's (0, 0) relative to a neck at (400, 300)
+    ok = plausible(joints)
+    assert ok[5] == 0 and ok[6] == 0  # the elbow and the wrist hanging from it
+    assert ok.sum() == 50
