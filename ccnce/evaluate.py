@@ -2,7 +2,8 @@
 
 EVALUATION.md: the test split on full intervals (non-overlapping 64-frame windows, concatenated per
 interval); the paper's metrics (``ccnce.metrics``) plus, where the data carries true gesture ids, the
-grounding of the language embeddings ``z`` (k-NN accuracy and silhouette against the true classes).
+grounding of the language embeddings ``z`` (k-NN accuracy and silhouette against the true classes, see
+:func:`grounding`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ccnce.results import write_npz
 N_GENERATED = 6  # test windows kept for the qualitative figure
 N_CLUSTERS, N_MEMBERS = 4, 3  # clusters x members kept for the heatmap figure
 UNKNOWN = -1
+PROBE_PERMUTATIONS = 20  # reference-label permutations behind the probe's chance level
 
 
 @dataclass
@@ -92,17 +94,30 @@ def online_cluster_quality(cluster_ids: list[np.ndarray], truth: list[np.ndarray
     return M.cluster_quality(pred[keep], true[keep])
 
 
-def grounding(z: np.ndarray, window_class: np.ndarray, intervals: np.ndarray) -> dict[str, float]:
-    """k-NN accuracy (neighbours from other intervals only) and silhouette of the embeddings ``z`` against
-    the windows' true gesture classes; nothing when the data has no true classes (e.g. real PATS)."""
+def grounding(z: np.ndarray, window_class: np.ndarray, intervals: np.ndarray,
+              z_ref: np.ndarray | None = None, class_ref: np.ndarray | None = None) -> dict[str, float]:
+    """How well the embeddings ``z`` of test windows predict the windows' true gesture classes.
+
+    - ``knn_acc``: 5-NN accuracy with neighbours from other test intervals only (leave one interval out);
+    - ``knn_probe``: 5-NN accuracy with the training windows ``z_ref`` / ``class_ref`` as neighbours (a
+      probe with a reference set ten times larger, so much less noisy), and ``knn_probe_chance``, the
+      same probe's mean accuracy with the reference classes permuted (:data:`PROBE_PERMUTATIONS` times);
+    - ``silhouette`` of ``z`` by class; ``knn_chance``: the test majority class's share.
+
+    Nothing when the data has no true classes (e.g. real PATS).
+    """
     known = window_class >= 0
     if known.sum() < 10 or np.unique(window_class[known]).size < 2 or np.unique(intervals[known]).size < 2:
         return {}
     counts = np.unique(window_class[known], return_counts=True)[1]
-    return {"knn_acc": M.knn_accuracy_across_groups(z, window_class, intervals),
-            "knn_chance": float(counts.max() / counts.sum()),  # always guessing the majority class
-            "silhouette": M.silhouette(z, window_class),
-            "grounding_windows": float(known.sum())}
+    out = {"knn_acc": M.knn_accuracy_across_groups(z, window_class, intervals),
+           "knn_chance": float(counts.max() / counts.sum()),  # always guessing the majority class
+           "silhouette": M.silhouette(z, window_class),
+           "grounding_windows": float(known.sum())}
+    if z_ref is not None and class_ref is not None and np.unique(class_ref[class_ref >= 0]).size >= 2:
+        out["knn_probe"], out["knn_probe_chance"] = M.knn_accuracy(z, window_class, z_ref, class_ref,
+                                                                   permutations=PROBE_PERMUTATIONS)
+    return out
 
 
 def cluster_test_windows(y: np.ndarray, kind: str = "dot") -> tuple[np.ndarray, float]:
@@ -129,7 +144,9 @@ def evaluate_run(G: torch.nn.Module, data: SpeakerData, test_full: WindowSet, cf
     # the k-NN never lets a window's own interval vote, so overlap cannot leak.
     windows = generate(G, data.test, device)
     windows_class = dominant_class(windows.gesture)
-    metrics.update(grounding(windows.z, windows_class, data.test.interval_ids))
+    reference = generate(G, data.train, device)
+    metrics.update(grounding(windows.z, windows_class, data.test.interval_ids,
+                             reference.z, dominant_class(reference.gesture)))
 
     cluster, threshold = cluster_test_windows(windows.true, cfg.similarity)
     full_cluster, _ = cluster_test_windows(g.true, cfg.similarity)

@@ -37,8 +37,6 @@ from sklearn.metrics import (
     normalized_mutual_info_score,
     silhouette_score,
 )
-from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.neighbors import KNeighborsClassifier
 
 from ccnce.data.skeleton import N_KEPT, POSE_DIM
 from ccnce.errors import CcnceError
@@ -396,29 +394,54 @@ def _labelled_embeddings(z: np.ndarray, labels: np.ndarray, metric: str) -> tupl
     return z_arr, labels
 
 
-def knn_accuracy(z: np.ndarray, labels: np.ndarray, k: int = 5, folds: int = 5, seed: int = 0) -> float:
-    """Cross-validated k-NN accuracy of the gesture class from embeddings (cosine distance).
+def knn_accuracy(z: np.ndarray, labels: np.ndarray, z_ref: np.ndarray, labels_ref: np.ndarray, k: int = 5,
+                 permutations: int = 0, seed: int = 0) -> float | tuple[float, float]:
+    """k-NN gesture-class accuracy of ``z`` with neighbours from a separate reference set (a probe).
 
-    Grounding of the language embeddings (EVALUATION.md, "Beyond the paper"): a k-nearest-neighbour
-    classifier (majority vote of the ``k`` nearest training embeddings by cosine distance,
-    ``sklearn.neighbors.KNeighborsClassifier``) predicts each held-out embedding's class in stratified
-    ``folds``-fold cross-validation (shuffled with ``seed``); the result is the mean fold accuracy.
-    Compare it with chance, the frequency of the majority class. Entries labelled :data:`UNLABELLED` are
-    ignored. ``z``: ``(N, D)``, one row per window.
+    Grounding of the language embeddings (EVALUATION.md, "Beyond the paper"): each row of ``z`` (e.g.
+    a test window) takes the majority class of its ``k`` nearest rows of ``z_ref`` (e.g. the training
+    windows, other intervals by construction) by cosine similarity (ties: the class of the nearest among
+    the tied). Entries labelled :data:`UNLABELLED` are neither scored nor used as neighbours.
+
+    ``permutations > 0`` also returns the probe's chance level: its mean accuracy over that many random
+    permutations of ``labels_ref`` (seeded), i.e. the same neighbourhoods with the link between ``z`` and
+    the class broken. Unlike "the majority class", this holds when the two sets' class frequencies differ.
     """
     z_arr, labels = _labelled_embeddings(z, labels, "knn_accuracy")
-    n = labels.shape[0]
-    if folds < 2 or n < folds:
-        raise MetricError(f"knn_accuracy: needs 2 <= folds <= N, got folds={folds}, N={n}")
-    train_size = n - math.ceil(n / folds)
-    if not 1 <= k <= train_size:
-        raise MetricError(f"knn_accuracy: k={k} must be in [1, {train_size}] (the smallest training fold)")
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        # A class with fewer members than folds is legitimate here; its accuracy is still counted.
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        scores = cross_val_score(KNeighborsClassifier(n_neighbors=k, metric="cosine"), z_arr, labels, cv=cv)
-    return float(np.mean(scores))
+    ref, labels_ref = _labelled_embeddings(z_ref, labels_ref, "knn_accuracy (reference)")
+    if ref.shape[1] != z_arr.shape[1]:
+        raise MetricError(f"knn_accuracy: z has {z_arr.shape[1]} dimensions, the reference {ref.shape[1]}")
+    if not 1 <= k <= len(labels_ref):
+        raise MetricError(f"knn_accuracy: k={k} must be in [1, {len(labels_ref)}] (the labelled reference)")
+    nearest = _nearest(_unit(z_arr) @ _unit(ref).T, k)
+    accuracy = _vote_accuracy(nearest, labels_ref, labels)
+    if permutations <= 0:
+        return accuracy
+    rng = np.random.default_rng(seed)
+    chance = np.mean([_vote_accuracy(nearest, rng.permutation(labels_ref), labels) for _ in range(permutations)])
+    return accuracy, float(chance)
+
+
+def _unit(z: np.ndarray) -> np.ndarray:
+    return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+
+def _nearest(sim: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` most similar candidates of each row of ``sim`` (queries × candidates)."""
+    return np.argsort(-sim, axis=1, kind="stable")[:, :k]
+
+
+def _vote_accuracy(nearest: np.ndarray, neighbour_labels: np.ndarray, labels: np.ndarray) -> float:
+    """Share of queries whose nearest candidates (rows of ``nearest``) vote for the query's label; ties go
+    to the class of the nearest among the tied."""
+    correct = 0
+    for i, row in enumerate(nearest):
+        votes = neighbour_labels[row]
+        values, counts = np.unique(votes, return_counts=True)
+        tied = set(values[counts == counts.max()])
+        predicted = next(v for v in votes if v in tied)
+        correct += predicted == labels[i]
+    return correct / len(labels)
 
 
 def knn_accuracy_across_groups(z: np.ndarray, labels: np.ndarray, groups: np.ndarray, k: int = 5) -> float:
@@ -437,19 +460,10 @@ def knn_accuracy_across_groups(z: np.ndarray, labels: np.ndarray, groups: np.nda
     z_arr, labels = _labelled_embeddings(z, labels, "knn_accuracy_across_groups")
     if np.unique(groups).size < 2:
         raise MetricError("knn_accuracy_across_groups: needs at least 2 groups")
-    unit = z_arr / np.maximum(np.linalg.norm(z_arr, axis=1, keepdims=True), 1e-12)
-    sim = unit @ unit.T
+    sim = _unit(z_arr) @ _unit(z_arr).T
     sim[groups[:, None] == groups[None, :]] = -np.inf
     k = min(k, int((groups[:, None] != groups[None, :]).sum(axis=1).min()))
-    nearest = np.argsort(-sim, axis=1, kind="stable")[:, :k]
-    correct = 0
-    for i, row in enumerate(nearest):
-        votes = labels[row]
-        values, counts = np.unique(votes, return_counts=True)
-        tied = set(values[counts == counts.max()])
-        predicted = next(v for v in votes if v in tied)  # nearest among the tied classes
-        correct += predicted == labels[i]
-    return correct / len(labels)
+    return _vote_accuracy(_nearest(sim, k), labels, labels)
 
 
 def silhouette(z: np.ndarray, labels: np.ndarray) -> float:

@@ -22,6 +22,21 @@ def test_grounding_uses_other_intervals_only():
     assert grounding(z_interval, labels, intervals)["knn_acc"] <= 0.5
 
 
+def test_grounding_probe_uses_the_reference_with_permutation_chance():
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(2, 16)) * 10
+    labels = np.repeat([0, 1, 0, 1], 6)
+    intervals = np.repeat(["a", "b", "c", "d"], 6)
+    z = centres[labels] + rng.normal(size=(len(labels), 16)) * 0.1
+    ref_labels = np.r_[np.zeros(30, int), np.ones(10, int), np.full(5, -1)]
+    z_ref = centres[np.clip(ref_labels, 0, None)] + rng.normal(size=(len(ref_labels), 16)) * 0.1
+    out = grounding(z, labels, intervals, z_ref, ref_labels)
+    # permuted reference labels: 3/4 of the votes say class 0, half the queries are class 0
+    assert out["knn_probe"] == 1.0 and 0.35 < out["knn_probe_chance"] < 0.65
+    assert grounding(z, labels, intervals, z_ref, 1 - np.clip(ref_labels, 0, None))["knn_probe"] == 0.0
+    assert "knn_probe" not in grounding(z, labels, intervals)
+
+
 def test_grounding_is_empty_without_two_classes():
     assert grounding(np.zeros((12, 4)), np.array([0] * 12), np.repeat(["a", "b"], 6)) == {}
     assert grounding(np.zeros((12, 4)), np.full(12, -1), np.repeat(["a", "b"], 6)) == {}

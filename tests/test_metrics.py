@@ -304,19 +304,49 @@ def directional_classes(n_per_class: int, seed: int) -> tuple[np.ndarray, np.nda
 
 def test_knn_accuracy_separated_classes_and_cosine_metric() -> None:
     z, labels = directional_classes(100, seed=0)
-    assert M.knn_accuracy(z, labels) >= 0.99
+    z_ref, labels_ref = directional_classes(100, seed=1)
+    assert M.knn_accuracy(z, labels, z_ref, labels_ref) >= 0.99
 
 
 def test_knn_accuracy_is_chance_on_random_labels() -> None:
     rng = np.random.default_rng(11)
     z, labels = rng.normal(size=(400, 16)), rng.integers(0, 4, 400)
-    assert abs(M.knn_accuracy(z, labels) - 0.25) < 0.08
+    z_ref, labels_ref = rng.normal(size=(800, 16)), rng.integers(0, 4, 800)
+    assert abs(M.knn_accuracy(z, labels, z_ref, labels_ref) - 0.25) < 0.08
 
 
 def test_knn_accuracy_ignores_unlabelled_entries() -> None:
     z, labels = directional_classes(50, seed=1)
+    z_ref, labels_ref = directional_classes(50, seed=2)
     noise = np.random.default_rng(12).normal(size=(60, 2)) * 100
-    assert M.knn_accuracy(np.r_[z, noise], np.r_[labels, np.full(60, -1)]) == M.knn_accuracy(z, labels)
+    with_noise = M.knn_accuracy(np.r_[z, noise], np.r_[labels, np.full(60, -1)],
+                                np.r_[z_ref, noise], np.r_[labels_ref, np.full(60, -1)])
+    assert with_noise == M.knn_accuracy(z, labels, z_ref, labels_ref)
+
+
+def test_knn_accuracy_permutation_chance_follows_the_class_frequencies() -> None:
+    # the reference is 90 % class 0; the queries are only 20 % class 0. With the reference labels permuted
+    # nearly every 5-vote says 0, so chance is near 0.2, the queries' share of class 0 (not the 0.9 a
+    # "reference majority share" would claim), while the real probe is near perfect.
+    rng = np.random.default_rng(6)
+    centres = rng.normal(size=(2, 8)) * 10
+    labels_ref = (np.arange(200) % 10 == 0).astype(int)
+    labels = (np.arange(100) >= 20).astype(int)
+    z_ref = centres[labels_ref] + rng.normal(size=(200, 8))
+    z = centres[labels] + rng.normal(size=(100, 8))
+    accuracy, chance = M.knn_accuracy(z, labels, z_ref, labels_ref, permutations=20)
+    assert accuracy > 0.95 and 0.15 < chance < 0.3
+    assert M.knn_accuracy(z, labels, z_ref, labels_ref) == accuracy
+    assert M.knn_accuracy(z, labels, z_ref, labels_ref, permutations=20) == (accuracy, chance)  # seeded
+
+
+def test_knn_accuracy_votes_from_the_reference_only() -> None:
+    # queries sit on their own class's direction but the reference labels are swapped: every vote is wrong
+    z = np.array([[1.0, 0.0], [0.0, 1.0]] * 5)
+    labels = np.array([0, 1] * 5)
+    assert M.knn_accuracy(z, labels, z, 1 - labels, k=3) == 0.0
+    with pytest.raises(M.MetricError, match="dimensions"):
+        M.knn_accuracy(z, labels, np.c_[z, z], labels)
 
 
 def test_silhouette_separated_and_random() -> None:
