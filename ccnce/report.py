@@ -100,8 +100,11 @@ METRICS: dict[str, MetricInfo] = {
     "diversity_true": MetricInfo("diversity (true)", None, 2, "the same for the true poses"),
     "expressiveness": MetricInfo("expressiveness", "one", 3, "diversity of generated / diversity of true poses "
                                  "(1 = moves as far from rest as the speaker)"),
-    "knn_acc": MetricInfo("k-NN accuracy", "higher", 3, "5-NN accuracy (cosine) of the true gesture class "
-                          "from the pooled language embedding z of a test window, neighbours from other intervals only"),
+    "knn_probe": MetricInfo("k-NN probe accuracy", "higher", 3, "5-NN accuracy (cosine) of the true gesture "
+                            "class of a test window from its pooled language embedding z, neighbours among the "
+                            "training windows"),
+    "knn_acc": MetricInfo("k-NN accuracy (test only)", "higher", 3, "5-NN accuracy (cosine) of the true gesture "
+                          "class from the pooled z of a test window, neighbours from other test intervals only"),
     "silhouette": MetricInfo("silhouette", "higher", 3, "silhouette (cosine) of z grouped by true gesture class"),
     "cluster_nmi": MetricInfo("cluster NMI", "higher", 3, "NMI of the online global clusters vs. true gestures"),
     "cluster_ari": MetricInfo("cluster ARI", "higher", 3, "ARI of the online global clusters vs. true gestures"),
@@ -109,7 +112,7 @@ METRICS: dict[str, MetricInfo] = {
 }
 
 RUN_COLUMNS: tuple[str, ...] = (
-    "data_source", "speaker", "variant", "seed", *METRICS, "knn_chance", "grounding_windows", "best_epoch", "epochs_run", "config_hash", "profile",
+    "data_source", "speaker", "variant", "seed", *METRICS, "knn_chance", "knn_probe_chance", "grounding_windows", "best_epoch", "epochs_run", "config_hash", "profile",
     "git_commit", "git_dirty", "device", "data_fingerprint", "wall_seconds", "started", "finished", "path",
 )
 
@@ -1053,39 +1056,35 @@ def _scatter_gestures(ax, xy: np.ndarray, gesture: np.ndarray, names: Mapping[in
 
 
 # --------------------------------------------------------------------------------- k-NN grounding
-def chance_level(runs: pd.DataFrame, data_source: str = "synthetic") -> float:
-    """Majority-class frequency of the labelled test windows, averaged over runs (``knn_chance`` of
-    metrics.json where recorded, else computed from embeddings.npz)."""
-    if "knn_chance" in runs:
-        recorded = runs.loc[runs["data_source"] == data_source, "knn_chance"].dropna()
-        if len(recorded):
-            return float(recorded.mean())
-    levels = []
-    for p in runs.loc[runs["data_source"] == data_source, "path"]:
-        f = Path(p) / "embeddings.npz"
-        if not f.exists():
-            continue
-        with np.load(f) as d:
-            if "gesture" not in d.files:
-                continue
-            g = d["gesture"][d["gesture"] != UNLABELLED]
-        if len(g):
-            levels.append(np.bincount(g - g.min()).max() / len(g))
-    return float(np.mean(levels)) if levels else math.nan
+CHANCE_OF = {"knn_acc": "knn_chance", "knn_probe": "knn_probe_chance"}
+
+
+def chance_level(runs: pd.DataFrame, data_source: str = "synthetic", metric: str = "knn_acc") -> float:
+    """Chance level of a grounding ``metric``, averaged over the runs that record it: for ``knn_acc`` the
+    test majority class's share, for ``knn_probe`` the probe with permuted reference classes."""
+    column = CHANCE_OF[metric]
+    if column not in runs:
+        return math.nan
+    recorded = runs.loc[runs["data_source"] == data_source, column].dropna()
+    return float(recorded.mean()) if len(recorded) else math.nan
 
 
 def grounding_table(runs: pd.DataFrame, data_source: str = "synthetic") -> pd.DataFrame:
-    """Per variant: k-NN accuracy and silhouette of z, mean ± std over all runs (speakers × seeds)."""
+    """Per variant: the grounding measures of z and their chance levels, mean ± std over all runs
+    (speakers × seeds)."""
     sub = runs[runs["data_source"] == data_source]
+    columns = {METRICS["knn_probe"].label: "knn_probe", "probe chance": "knn_probe_chance",
+               METRICS["knn_acc"].label: "knn_acc", "test-only chance": "knn_chance",
+               METRICS["silhouette"].label: "silhouette"}
     rows = []
     for v in VARIANT_ORDER:
         r = sub[sub["variant"] == v]
         row = {"variant": v}
-        for m in ("knn_acc", "silhouette"):
-            vals = r[m].dropna().to_numpy()
+        for label, column in columns.items():
+            vals = r[column].dropna().to_numpy() if column in r else np.array([])
             mean, std = _mean_std(pd.Series(vals))
-            row[METRICS[m].label] = (MISSING if not len(vals) else
-                                     f"{mean:.3f}" + (f" ± {std:.3f}" if len(vals) > 1 else "") + f" ({len(vals)} runs)")
+            row[label] = (MISSING if not len(vals) else
+                          f"{mean:.3f}" + (f" ± {std:.3f}" if len(vals) > 1 else "") + f" ({len(vals)} runs)")
         rows.append(row)
     return pd.DataFrame(rows).set_index("variant")
 
@@ -1106,16 +1105,16 @@ def cluster_quality_table(runs: pd.DataFrame, data_source: str = "synthetic") ->
 
 
 def knn_figure(runs: pd.DataFrame, data_source: str = "synthetic") -> Figure:
-    """k-NN gesture accuracy and silhouette of ``z`` per variant: one dot per run (colour = speaker), bar
-    = mean over runs, dashed line = chance (majority class)."""
+    """Grounding of ``z`` per variant: probe k-NN accuracy, test-only k-NN accuracy and silhouette; one
+    dot per run (colour = speaker), bar = mean over runs, dashed line = the measure's chance level."""
     sub = runs[runs["data_source"] == data_source]
     if sub["knn_acc"].notna().sum() == 0:
         raise MissingResults(f"no run under results/{data_source}/ records knn_acc")
-    fig = _new_figure(8.2, 3.0)
-    axes = fig.subplots(1, 2)
+    fig = _new_figure(11.0, 3.0)
+    axes = fig.subplots(1, 3)
     colors = dict(zip(SPEAKERS, _palette(len(SPEAKERS))))
     jitter = np.linspace(-0.18, 0.18, len(SPEAKERS))
-    for ax, metric in zip(axes, ("knn_acc", "silhouette")):
+    for ax, metric in zip(axes, ("knn_probe", "knn_acc", "silhouette")):
         for i, v in enumerate(VARIANT_ORDER):
             r = sub[(sub["variant"] == v) & sub[metric].notna()]
             if len(r):
@@ -1125,11 +1124,11 @@ def knn_figure(runs: pd.DataFrame, data_source: str = "synthetic") -> Figure:
                 ax.scatter(np.full(len(rs), i + jitter[k]), rs[metric], s=12, color=colors[speaker],
                            label=speaker if i == 0 else None, zorder=3)
         ax.set_xticks(range(len(VARIANT_ORDER)), [VARIANT_LABEL[v] for v in VARIANT_ORDER], fontsize=7.5)
-        ax.set_title(METRICS[metric].label + " of z (test windows)", fontsize=8.5)
+        ax.set_title(METRICS[metric].label + " of z", fontsize=8.5)
         ax.tick_params(labelsize=7)
-    chance = chance_level(runs, data_source)
-    if np.isfinite(chance):
-        axes[0].axhline(chance, linestyle="--", color="#444444", linewidth=1, label="chance (majority class)")
+        chance = chance_level(runs, data_source, metric) if metric in CHANCE_OF else math.nan
+        if np.isfinite(chance):
+            ax.axhline(chance, linestyle="--", color="#444444", linewidth=1, label="chance")
     axes[0].legend(fontsize=6.5, frameon=False, loc="best")
     fig.suptitle(f"Grounding of the language embeddings: how well z predicts the true gesture ({data_source})",
                  fontsize=9)

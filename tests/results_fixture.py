@@ -57,6 +57,8 @@ def fake_metrics(speaker: str, variant: str, seed: int) -> dict[str, float | Non
         "f1": round(0.4 + 0.05 * rng.standard_normal(), 6),
         "diversity": 40.0, "diversity_true": 50.0, "expressiveness": 0.8,
         "knn_acc": round(_KNN[variant] + 0.03 * rng.standard_normal(), 6),
+        "knn_probe": round(_KNN[variant] + 0.05 + 0.03 * rng.standard_normal(), 6),
+        "knn_chance": 0.3, "knn_probe_chance": 0.25,
         "silhouette": round((0.3 if ccnce else 0.02) + 0.02 * rng.standard_normal(), 6),
         "cluster_nmi": 0.6 if ccnce else None,
         "cluster_ari": 0.4 if ccnce else None,

@@ -183,6 +183,17 @@ def test_paired_verdicts_say_noise_or_direction_in_words(runs):
     assert shown.index.names == ["speaker", "comparison"] and "—" in shown["mean difference"].tolist()
 
 
+def test_grounding_table_shows_both_knn_measures_with_their_chance(fx, runs):
+    table = report.grounding_table(runs, "synthetic")
+    assert list(table.index) == list(report.VARIANT_ORDER)
+    probe = [fx.metrics[key]["knn_probe"] for key in fx.metrics if key[1] == "ccnce"]
+    cell = table.loc["ccnce", report.METRICS["knn_probe"].label]
+    assert cell.startswith(f"{np.mean(probe):.3f} ± {np.std(probe, ddof=1):.3f}") and f"({len(probe)} runs)" in cell
+    assert table.loc["none", "probe chance"].startswith("0.250") and table.loc["none", "test-only chance"].startswith("0.300")
+    assert report.chance_level(runs, "synthetic", "knn_probe") == pytest.approx(0.25)
+    assert math.isnan(report.chance_level(runs, "pats", "knn_probe"))
+
+
 # ---------------------------------------------------------------------------------------- figures
 @pytest.mark.parametrize("make", [report.training_curves, report.clustering_curves, report.cluster_quality_curves,
                                   report.cluster_heatmaps, report.knn_figure, report.qualitative_figure])
