@@ -1,0 +1,69 @@
+"""The book's numbers and figures, read from the results tree (EVALUATION.md, "Figures").
+
+Reads ``results/<data_source>/<speaker>/<variant>/seed<k>/`` (see :mod:`ccnce.results`) and nothing
+else: no training, no data loading. One module per concern; notebooks use ``from ccnce import report``
+and the names below:
+
+- :mod:`.runs`: the shared constants, :func:`results_dir`, :func:`collect_runs`, :func:`coverage`, and a
+  run's folder and files;
+- :mod:`.tables` (pure, tested): :func:`metric_table`, :func:`paper_table`, :func:`side_by_side`,
+  :func:`paired_comparisons`, :func:`to_html`;
+- figures (matplotlib :class:`~matplotlib.figure.Figure` objects, never shown or saved here):
+  :mod:`.figures` (what they share, and :func:`metric_figure`), :mod:`.curves` (:func:`training_curves`,
+  :func:`clustering_curves`, :func:`cluster_quality_curves`), :mod:`.figure2` (:func:`cluster_heatmaps`,
+  :func:`tsne_figure`), :mod:`.grounding` (:func:`knn_figure` and its tables), :mod:`.qualitative`
+  (:func:`qualitative_figure`, Figure 4, and :func:`animation_html`), :mod:`.idea` (:func:`idea_figure`);
+- :mod:`.performance` and :mod:`.data_pages`: the tables of the Performance and Data pages;
+- :mod:`.notebook`: :func:`show`, :func:`show_figure`.
+
+Missing results never crash a page: tables show "—" and say how many of the expected runs exist; a
+figure whose runs are missing raises :class:`MissingResults`, which :func:`show_figure` turns into a
+sentence. Every figure names the run(s) it was drawn from, and every table names its data source:
+numbers on the synthetic dataset are labelled *synthetic* wherever they appear.
+"""
+
+from __future__ import annotations
+
+from ccnce.errors import CcnceError
+from ccnce.report.curves import (CLUSTER_PANELS, CURVE_PANELS, QUALITY_PANELS, cluster_quality_curves,
+                                 clustering_curves, training_curves)
+from ccnce.report.data_pages import dataset_summary, lexicon_tables, separability_tables
+from ccnce.report.figure2 import cluster_heatmaps, joint_displacement, tsne_embedding, tsne_figure
+from ccnce.report.figures import BODY_COLOR, LEFT_COLOR, RIGHT_COLOR, TRUE_COLOR, metric_figure
+from ccnce.report.grounding import CHANCE_OF, chance_level, cluster_quality_table, grounding_table, knn_figure
+from ccnce.report.idea import idea_figure
+from ccnce.report.notebook import figure_png, show, show_figure
+from ccnce.report.performance import BENCHMARKS, bench_table, load_bench, sweep_time_table
+from ccnce.report.qualitative import animation_gif, animation_html, qualitative_figure, show_animation
+from ccnce.report.runs import (DATA_SOURCES, DEFAULT_SPEAKER, MEAN, METRICS, MISSING, PAPER_LABEL, RESULTS_ENV,
+                               RUN_COLUMNS, SEEDS, SOURCE_LABEL, SYNTH_ENV, VARIANT_LABEL, VARIANT_ORDER, Coverage,
+                               MetricInfo, MissingResults, collect_runs, coverage, find_run, pick_speaker_seed,
+                               read_history, repo_root, results_dir, run_label, sources_to_show, synthetic_root)
+from ccnce.report.tables import (PAPER_MEAN_RTOL, PAPER_TABLES, format_paired, load_paper_tables, metric_summary,
+                                 metric_table, paired_comparisons, paired_summary, paper_gap_note, paper_mean_note,
+                                 paper_table, side_by_side, table_caption, to_html)
+
+__all__ = [
+    # runs
+    "DATA_SOURCES", "DEFAULT_SPEAKER", "MEAN", "METRICS", "MISSING", "PAPER_LABEL", "RESULTS_ENV", "RUN_COLUMNS",
+    "SEEDS", "SOURCE_LABEL", "SYNTH_ENV", "VARIANT_LABEL", "VARIANT_ORDER", "CcnceError", "Coverage", "MetricInfo",
+    "MissingResults", "collect_runs", "coverage", "find_run", "pick_speaker_seed", "read_history", "repo_root",
+    "results_dir", "run_label", "sources_to_show", "synthetic_root",
+    # tables
+    "PAPER_MEAN_RTOL", "PAPER_TABLES", "format_paired", "load_paper_tables", "metric_summary", "metric_table",
+    "paired_comparisons", "paired_summary", "paper_gap_note", "paper_mean_note", "paper_table", "side_by_side",
+    "table_caption", "to_html",
+    # figures
+    "BODY_COLOR", "LEFT_COLOR", "RIGHT_COLOR", "TRUE_COLOR", "metric_figure",
+    "CLUSTER_PANELS", "CURVE_PANELS", "QUALITY_PANELS", "cluster_quality_curves", "clustering_curves",
+    "training_curves",
+    "cluster_heatmaps", "joint_displacement", "tsne_embedding", "tsne_figure",
+    "CHANCE_OF", "chance_level", "cluster_quality_table", "grounding_table", "knn_figure",
+    "animation_gif", "animation_html", "qualitative_figure", "show_animation",
+    "idea_figure",
+    # pages
+    "BENCHMARKS", "bench_table", "load_bench", "sweep_time_table",
+    "dataset_summary", "lexicon_tables", "separability_tables",
+    # notebook glue
+    "figure_png", "show", "show_figure",
+]
