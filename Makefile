@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ccnce-installed
 DATA   ?= data/synthetic
 
-.PHONY: setup run data train sweep bench book test clean-venv
+.PHONY: setup run data train sweep budget bench book test clean-venv
 
 # A virtual environment at .venv with torch 2.13.0 first (a local CPU wheel: any other torch pulls GBs of
 # CUDA), then the project and its pinned dependencies. Re-runs only when pyproject.toml changes.
@@ -32,6 +32,11 @@ train: data
 # The default sweep of the book: the paper's five speakers x four variants x three seeds (resumable).
 sweep: data
 	$(BIN)/ccnce sweep --profile cpu
+
+# The training-budget check of the Analysis page: the default config trained 3x longer, no early stopping.
+budget: data
+	$(BIN)/ccnce sweep --speakers lec_cosmic,maher --variants ccnce,none --seeds 0 --profile cpu \
+		--set epochs=24 --set early_stopping=none --results-dir results/studies/budget
 
 # Benchmarks for the book's Performance page.
 bench: setup

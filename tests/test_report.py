@@ -194,6 +194,23 @@ def test_grounding_table_shows_both_knn_measures_with_their_chance(fx, runs):
     assert math.isnan(report.chance_level(runs, "pats", "knn_probe"))
 
 
+def test_budget_table_sets_each_longer_run_beside_its_default_run(fx, runs):
+    budget_root = fx.root / report.BUDGET_DIR
+    make_results_tree(budget_root, speakers=("maher",), variants=("ccnce", "none"), seeds=(0,))
+    metrics_path = budget_root / "synthetic" / "maher" / "ccnce" / "seed0" / "metrics.json"
+    metrics_path.write_text(json.dumps({**json.loads(metrics_path.read_text()), "l1": 0.123, "epochs_run": 24}))
+    budget = report.budget_runs(fx.root)
+    assert len(budget) == 2
+    table = report.budget_table(runs, budget, "synthetic")
+    row = table.loc[("maher", "CC-NCE", 0)]
+    assert row["L1"] == f"{fx.metrics[('maher', 'ccnce', 0)]['l1']:.3f} → 0.123" and row["epochs"] == "8 → 24"
+    assert table.loc[("maher", "none (backbone)", 0), "cluster NMI"] == "— → —"  # no online clusters
+    drawn = [ax for ax in report.budget_curves(budget, "synthetic").axes if ax.axison]
+    assert len(drawn) == len(report.budget.BUDGET_PANELS)
+    with pytest.raises(report.MissingResults, match="make budget"):
+        report.budget_table(runs, budget, "pats")
+
+
 # ---------------------------------------------------------------------------------------- figures
 @pytest.mark.parametrize("make", [report.training_curves, report.clustering_curves, report.cluster_quality_curves,
                                   report.cluster_heatmaps, report.knn_figure, report.qualitative_figure])

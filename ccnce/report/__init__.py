@@ -12,7 +12,8 @@ and the names below:
   :mod:`.figures` (what they share, and :func:`metric_figure`), :mod:`.curves` (:func:`training_curves`,
   :func:`clustering_curves`, :func:`cluster_quality_curves`), :mod:`.figure2` (:func:`cluster_heatmaps`,
   :func:`tsne_figure`), :mod:`.grounding` (:func:`knn_figure` and its tables), :mod:`.qualitative`
-  (:func:`qualitative_figure`, Figure 4, and :func:`animation_html`), :mod:`.idea` (:func:`idea_figure`);
+  (:func:`qualitative_figure`, Figure 4, and :func:`animation_html`), :mod:`.idea` (:func:`idea_figure`),
+  :mod:`.budget` (the default runs beside the same runs trained longer);
 - :mod:`.performance` and :mod:`.data_pages`: the tables of the Performance and Data pages;
 - :mod:`.notebook`: :func:`show`, :func:`show_figure`.
 
@@ -25,6 +26,7 @@ numbers on the synthetic dataset are labelled *synthetic* wherever they appear.
 from __future__ import annotations
 
 from ccnce.errors import CcnceError
+from ccnce.report.budget import BUDGET_DIR, budget_curves, budget_runs, budget_table
 from ccnce.report.curves import (CLUSTER_PANELS, CURVE_PANELS, QUALITY_PANELS, cluster_quality_curves,
                                  clustering_curves, training_curves)
 from ccnce.report.data_pages import dataset_summary, lexicon_tables, separability_tables
@@ -61,6 +63,7 @@ __all__ = [
     "CHANCE_OF", "chance_level", "cluster_quality_table", "grounding_table", "knn_figure",
     "animation_gif", "animation_html", "qualitative_figure", "show_animation",
     "idea_figure",
+    "BUDGET_DIR", "budget_curves", "budget_runs", "budget_table",
     # pages
     "BENCHMARKS", "bench_table", "load_bench", "sweep_time_table",
     "dataset_summary", "lexicon_tables", "separability_tables",

@@ -39,11 +39,13 @@ def show(obj: Any) -> None:
         display(Markdown(str(obj)))
 
 
-def show_figure(make: Callable[..., Figure], *args: Any, **kwargs: Any) -> None:
-    """``show(make(*args, **kwargs))``, or a sentence saying what is missing (:class:`MissingResults`)."""
+def show_figure(make: Callable[..., Figure | pd.DataFrame], *args: Any, **kwargs: Any) -> None:
+    """``show(make(*args, **kwargs))`` (a figure or a table), or a sentence saying what is missing
+    (:class:`MissingResults`)."""
     try:
-        fig = make(*args, **kwargs)
+        shown = make(*args, **kwargs)
     except MissingResults as e:
-        show(f"*Figure not available: {e}. It appears once the runs exist (see the coverage statement).*")
+        what = "Table" if getattr(make, "__name__", "").endswith("_table") else "Figure"
+        show(f"*{what} not available: {e}. It appears once the runs exist (see the coverage statement).*")
         return
-    show(fig)
+    show(shown)
