@@ -107,6 +107,7 @@ def _history(variant: str, rng: np.random.Generator, epochs: int = 8) -> pd.Data
         "nmi": np.where(active, 0.3 + 0.04 * e, np.nan) if ccnce else nan,
         "ari": np.where(active, 0.2 + 0.03 * e, np.nan) if ccnce else nan,
         "purity": np.where(active, 0.5 + 0.03 * e, np.nan) if ccnce else nan,
+        "n_candidates": np.where(active, 250.0, np.nan) if ccnce else nan,
     })
 
 

@@ -207,6 +207,9 @@ def test_budget_table_sets_each_longer_run_beside_its_default_run(fx, runs):
     assert table.loc[("maher", "none (backbone)", 0), "cluster NMI"] == "— → —"  # no online clusters
     drawn = [ax for ax in report.budget_curves(budget, "synthetic").axes if ax.axison]
     assert len(drawn) == len(report.budget.BUDGET_PANELS)
+    contrastive = next(ax for ax in drawn if ax.get_title().startswith("contrastive"))
+    dotted = [line for line in contrastive.get_lines() if line.get_linestyle() == ":"]
+    assert len(dotted) == 1 and np.allclose(dotted[0].get_ydata()[2:], np.log(250))  # CC-NCE's run only
     with pytest.raises(report.MissingResults, match="make budget"):
         report.budget_table(runs, budget, "pats")
 

@@ -14,7 +14,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ccnce.report.curves import _curves
-from ccnce.report.runs import METRICS, MISSING, VARIANT_LABEL, MissingResults, collect_runs, results_dir
+from ccnce.report.runs import (METRICS, MISSING, VARIANT_LABEL, MissingResults, collect_runs, read_history,
+                               results_dir)
 
 BUDGET_DIR = Path("studies") / "budget"
 BUDGET_METRICS: tuple[str, ...] = ("l1", "fid", "knn_probe", "knn_probe_chance", "cluster_nmi")
@@ -22,7 +23,7 @@ BUDGET_PANELS: dict[str, tuple[tuple[str, ...], str]] = {
     "rec": (("rec",), "reconstruction L1 (train)"),
     "dev_l1": (("dev_l1",), "dev L1"),
     "adv": (("loss_d",), "discriminator loss"),
-    "contrastive": (("contrastive",), "contrastive term (CC-NCE)"),
+    "contrastive": (("contrastive",), "contrastive term (dotted: log candidates)"),
     "nmi": (("nmi",), "online clusters: NMI vs. true gestures"),
 }
 
@@ -70,8 +71,18 @@ def _fmt(run, metric: str, decimals: int) -> str:
 
 def budget_curves(budget: pd.DataFrame, data_source: str = "synthetic") -> Figure:
     """Per epoch, for every budget run: training and dev L1, the discriminator loss, CC-NCE's contrastive
-    term and its clusters' NMI against the true gestures."""
+    term and its clusters' NMI against the true gestures.
+
+    The contrastive panel also shows log(candidates) (dotted): Eq. 7's value when all similarities are
+    equal is log(1 + negatives), just below it, so a term near the line means ``z`` has not learnt the
+    clusters."""
     sub = budget[budget["data_source"] == data_source].sort_values(["speaker", "variant", "seed"])
     paths = {f"{r.speaker} {VARIANT_LABEL[r.variant]} seed {int(r.seed)}": Path(r.path) for r in sub.itertuples()
              if (Path(r.path) / "history.csv").exists()}
-    return _curves(paths, BUDGET_PANELS, f"Trained longer: the budget study ({data_source})")
+    fig = _curves(paths, BUDGET_PANELS, f"Trained longer: the budget study ({data_source})")
+    ax = next(a for a in fig.axes if a.get_title() == BUDGET_PANELS["contrastive"][1])
+    for path in paths.values():
+        hist = read_history(path)
+        if "n_candidates" in hist and hist["n_candidates"].notna().any():
+            ax.plot(hist["epoch"], np.log(hist["n_candidates"]), ":", color="#777777", linewidth=1)
+    return fig
