@@ -97,7 +97,7 @@ def _history(variant: str, rng: np.random.Generator, epochs: int = 8) -> pd.Data
     nan = np.full(epochs, np.nan)
     return pd.DataFrame({
         "epoch": e, "rec": 0.9 * np.exp(-e / 4) + 0.3, "adv_g": 0.7 + 0.05 * rng.standard_normal(epochs),
-        "adv_d": 0.69 + 0.05 * rng.standard_normal(epochs), "ce": 1.5 * np.exp(-e / 3) + 0.4,
+        "loss_d": 0.69 + 0.05 * rng.standard_normal(epochs), "mix": 1.5 * np.exp(-e / 3) + 0.4,
         "contrastive": np.where(active, 2.0 * np.exp(-e / 5), np.nan),
         "threshold": 80 + 5 * np.tanh(e) if ccnce else nan,
         "n_global_clusters": np.where(active, 10 + 4 * e, np.nan) if ccnce else nan,

@@ -210,6 +210,7 @@ def test_budget_table_sets_each_longer_run_beside_its_default_run(fx, runs):
     contrastive = next(ax for ax in drawn if ax.get_title().startswith("contrastive"))
     dotted = [line for line in contrastive.get_lines() if line.get_linestyle() == ":"]
     assert len(dotted) == 1 and np.allclose(dotted[0].get_ydata()[2:], np.log(250))  # CC-NCE's run only
+    assert len(contrastive.get_lines()) == 2  # the backbone's zero term is not drawn
     with pytest.raises(report.MissingResults, match="make budget"):
         report.budget_table(runs, budget, "pats")
 
@@ -221,7 +222,7 @@ def test_figures_draw_from_the_tree_and_name_their_runs(runs, make):
     fig = make(runs, "synthetic")
     assert isinstance(fig, Figure)
     texts = " ".join(t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text")))
-    assert "synthetic" in texts
+    assert "synthetic" in texts and "not recorded" not in texts  # panels name columns the runs record
     assert report.figure_png(fig, dpi=30).startswith(b"\x89PNG")
 
 

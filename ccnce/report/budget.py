@@ -81,8 +81,14 @@ def budget_curves(budget: pd.DataFrame, data_source: str = "synthetic") -> Figur
              if (Path(r.path) / "history.csv").exists()}
     fig = _curves(paths, BUDGET_PANELS, f"Trained longer: the budget study ({data_source})")
     ax = next(a for a in fig.axes if a.get_title() == BUDGET_PANELS["contrastive"][1])
+    for line in list(ax.get_lines()):  # the term is 0 in the warm-up and for the backbone: not drawn
+        y = np.asarray(line.get_ydata(), dtype=float)
+        y[y == 0] = np.nan
+        line.remove() if np.isnan(y).all() else line.set_ydata(y)
     for path in paths.values():
         hist = read_history(path)
         if "n_candidates" in hist and hist["n_candidates"].notna().any():
             ax.plot(hist["epoch"], np.log(hist["n_candidates"]), ":", color="#777777", linewidth=1)
+    ax.relim()
+    ax.autoscale_view()
     return fig

@@ -15,8 +15,8 @@ from ccnce.report.runs import VARIANT_LABEL, VARIANT_ORDER, MissingResults, find
 
 CURVE_PANELS: dict[str, tuple[tuple[str, ...], str]] = {
     "rec": (("rec",), "reconstruction L1 (train)"),
-    "adv": (("adv_g", "adv_d"), "adversarial (G solid, D dashed)"),
-    "ce": (("ce",), "pose-cluster cross-entropy"),
+    "adv": (("adv_g", "loss_d"), "adversarial: G (solid), D loss (dashed)"),
+    "mix": (("mix",), "pose-cluster cross-entropy"),
     "contrastive": (("contrastive",), "contrastive term"),
     "dev_l1": (("dev_l1",), "dev L1 (early stopping)"),
 }
