@@ -183,6 +183,20 @@ def test_paired_verdicts_say_noise_or_direction_in_words(runs):
     assert shown.index.names == ["speaker", "comparison"] and "—" in shown["mean difference"].tolist()
 
 
+def test_glance_table_and_headline_come_from_the_metric_tables(runs):
+    glance = report.glance_table(runs, "synthetic")
+    for metric in report.GLANCE_METRICS:
+        table = report.metric_table(runs, metric, "synthetic")
+        label = report.METRICS[metric].label
+        assert glance[label].tolist() == table["mean"].tolist()
+        assert glance.attrs["best"][label].tolist() == table.attrs["best"]["mean"].tolist()
+    assert "<strong>" in report.to_html(glance)
+    lines = report.headline(runs, "synthetic").splitlines()
+    row = report.paired_comparisons(runs, "l1", "synthetic").set_index("speaker").loc["mean"]
+    assert len(lines) == 2 and lines[0].startswith("- **L1**, CC-NCE − none (backbone): ")
+    assert f"{row['mean_diff']:+.3f}" in lines[0] and row["verdict"] in lines[0]
+
+
 def test_grounding_table_shows_both_knn_measures_with_their_chance(fx, runs):
     table = report.grounding_table(runs, "synthetic")
     assert list(table.index) == list(report.VARIANT_ORDER)

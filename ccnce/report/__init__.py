@@ -41,9 +41,9 @@ from ccnce.report.runs import (DATA_SOURCES, DEFAULT_SPEAKER, MEAN, METRICS, MIS
                                RUN_COLUMNS, SEEDS, SOURCE_LABEL, SYNTH_ENV, VARIANT_LABEL, VARIANT_ORDER, Coverage,
                                MetricInfo, MissingResults, collect_runs, coverage, find_run, pick_speaker_seed,
                                read_history, repo_root, results_dir, run_label, sources_to_show, synthetic_root)
-from ccnce.report.tables import (PAPER_MEAN_RTOL, PAPER_TABLES, format_paired, load_paper_tables, metric_summary,
-                                 metric_table, paired_comparisons, paired_summary, paper_gap_note, paper_mean_note,
-                                 paper_table, side_by_side, table_caption, to_html)
+from ccnce.report.tables import (GLANCE_METRICS, PAPER_MEAN_RTOL, PAPER_TABLES, format_paired, glance_table, headline,
+                                 load_paper_tables, metric_summary, metric_table, paired_comparisons, paired_summary,
+                                 paper_gap_note, paper_mean_note, paper_table, side_by_side, table_caption, to_html)
 
 __all__ = [
     # runs
@@ -52,7 +52,7 @@ __all__ = [
     "MissingResults", "collect_runs", "coverage", "find_run", "pick_speaker_seed", "read_history", "repo_root",
     "results_dir", "run_label", "sources_to_show", "synthetic_root",
     # tables
-    "PAPER_MEAN_RTOL", "PAPER_TABLES", "format_paired", "load_paper_tables", "metric_summary", "metric_table",
+    "GLANCE_METRICS", "PAPER_MEAN_RTOL", "PAPER_TABLES", "format_paired", "glance_table", "headline", "load_paper_tables", "metric_summary", "metric_table",
     "paired_comparisons", "paired_summary", "paper_gap_note", "paper_mean_note", "paper_table", "side_by_side",
     "table_caption", "to_html",
     # figures

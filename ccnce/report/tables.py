@@ -130,6 +130,39 @@ def metric_table(runs: pd.DataFrame, metric: str, data_source: str = "synthetic"
     return text
 
 
+GLANCE_METRICS: tuple[str, ...] = ("l1", "fid", "pck", "knn_probe")
+
+
+def glance_table(runs: pd.DataFrame, data_source: str = "synthetic",
+                 metrics: Sequence[str] = GLANCE_METRICS) -> pd.DataFrame:
+    """The ``mean`` column of :func:`metric_table` for a few metrics side by side: variants × metrics,
+    best in bold (the book's results at a glance)."""
+    tables = {m: metric_table(runs, m, data_source) for m in metrics}
+    text = pd.DataFrame({METRICS[m].label: t[MEAN] for m, t in tables.items()})
+    text.index.name = "variant"
+    best = pd.DataFrame({METRICS[m].label: t.attrs["best"][MEAN] for m, t in tables.items()})
+    names = ", ".join(f"{METRICS[m].label} {'↓' if METRICS[m].better == 'lower' else '↑'}" for m in metrics)
+    text.attrs.update(best=best, data_source=data_source,
+                      caption=f"Mean over the five speakers, ± std over seeds (n seeds); {names}; "
+                              f"{SOURCE_LABEL.get(data_source, data_source)}, test split. Best in bold.")
+    return text
+
+
+def headline(runs: pd.DataFrame, data_source: str = "synthetic", metrics: Sequence[str] = ("l1", "knn_probe"),
+             baseline: str = "none") -> str:
+    """CC-NCE against ``baseline`` on the mean over speakers, one sentence per metric (Markdown), from
+    :func:`paired_comparisons`."""
+    lines = []
+    for metric in metrics:
+        row = paired_comparisons(runs, metric, data_source, baseline=baseline).set_index("speaker").loc[MEAN]
+        info = _info(metric)
+        numbers = ("" if row["n"] < 2 else f"{row['mean_diff']:+.{info.decimals}f} "
+                   f"(95 % CI {row['ci_low']:+.{info.decimals}f} to {row['ci_high']:+.{info.decimals}f}, "
+                   f"{int(row['n'])} seeds); ")
+        lines.append(f"- **{info.label}**, CC-NCE − {VARIANT_LABEL.get(baseline, baseline)}: {numbers}{row['verdict']}.")
+    return "\n".join(lines)
+
+
 def table_caption(metric: str, data_source: str) -> str:
     info = _info(metric)
     direction = {"lower": "lower is better", "higher": "higher is better", "one": "closest to 1 is best",
