@@ -84,7 +84,10 @@ def budget_curves(budget: pd.DataFrame, data_source: str = "synthetic") -> Figur
     for line in list(ax.get_lines()):  # the term is 0 in the warm-up and for the backbone: not drawn
         y = np.asarray(line.get_ydata(), dtype=float)
         y[y == 0] = np.nan
-        line.remove() if np.isnan(y).all() else line.set_ydata(y)
+        if np.isnan(y).all():
+            line.remove()
+        else:
+            line.set_ydata(y)
     for path in paths.values():
         hist = read_history(path)
         if "n_candidates" in hist and hist["n_candidates"].notna().any():
