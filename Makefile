@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 # The embedded default: the synthetic PATS-layout dataset, generated once and reused.
 data: setup
-	@grep -q "\"complete\": true" $(DATA)/ccnce_synth.json 2>/dev/null || $(BIN)/ccnce synth --out $(DATA)
+	$(BIN)/ccnce synth --out $(DATA) --reuse
 	$(BIN)/ccnce inspect $(DATA)
 
 # The main job on the embedded default: one run (lec_cosmic, CC-NCE, seed 0, cpu profile) through the

@@ -32,9 +32,13 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from ccnce.data.synth import generate
+    from ccnce.config import SPEAKERS
+    from ccnce.data.synth import generate, is_current, read_marker
 
     speakers = [s.strip() for s in args.speakers.split(",") if s.strip()]
+    if args.reuse and is_current(read_marker(args.out), [s for s in SPEAKERS if s in speakers], args.size, args.seed):
+        print(f"synthetic PATS-layout dataset in {args.out} is complete and current; reused")
+        return 0
     summary = generate(args.out, speakers=speakers, size=args.size, seed=args.seed, progress=not args.quiet)
     print(f"synthetic PATS-layout dataset written to {summary['root']} "
           f"({summary['intervals']} intervals, {len(speakers)} speakers, {summary['seconds']:.1f} s)")
@@ -146,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", choices=("small", "default"), default="default")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep OUT if it already holds a complete output of this generator version, seed and size")
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("separability", help="measure how well the μ+σ threshold separates true gestures")

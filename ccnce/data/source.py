@@ -90,11 +90,9 @@ def _warn_synthetic(root: Path) -> None:
 
 
 def _is_current(marker: dict | None) -> bool:
-    from ccnce.data.synth import GENERATOR_VERSION
+    from ccnce.data.synth import is_current
 
-    return bool(marker) and marker.get("complete") is True and marker.get("generator_version") == GENERATOR_VERSION \
-        and marker.get("seed") == DEFAULT_SEED and marker.get("size") == DEFAULT_SIZE \
-        and list(marker.get("speakers", [])) == list(SPEAKERS)
+    return is_current(marker, list(SPEAKERS), DEFAULT_SIZE, DEFAULT_SEED)
 
 
 @contextmanager
