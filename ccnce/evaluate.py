@@ -2,8 +2,8 @@
 
 EVALUATION.md: the test split on full intervals (non-overlapping 64-frame windows, concatenated per
 interval); the paper's metrics (``ccnce.metrics``) plus, where the data carries true gesture ids, the
-grounding of the language embeddings ``z`` (k-NN accuracy and silhouette against the true classes, see
-:func:`grounding`).
+gesture accuracy and FGD of the generated motion (:mod:`ccnce.gesture_accuracy`) and the grounding of the
+language embeddings ``z`` (k-NN accuracy and silhouette against the true classes, see :func:`grounding`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ccnce import gesture_accuracy
 from ccnce import metrics as M
 from ccnce.clustering import batch_clustering, flatten_windows, off_diagonal, similarity
 from ccnce.config import Config
@@ -133,11 +134,22 @@ def cluster_test_windows(y: np.ndarray, kind: str = "dot") -> tuple[np.ndarray, 
     return clusters.assignment.numpy(), threshold
 
 
+def motion_metrics(pred: np.ndarray, true: np.ndarray, data: SpeakerData, test_full: WindowSet) -> dict[str, float]:
+    """Every metric of generated windows ``pred`` against the full test windows ``true`` (same order): the
+    paper's pose metrics and, where the data has true gesture classes, gesture accuracy and FGD. Runs and
+    baselines (:mod:`ccnce.baselines`) are scored by this one function."""
+    metrics: dict[str, float] = M.evaluate_poses(pred, true, data.stats, data.clusterer.label)
+    judge = gesture_accuracy.judge(data, test_full)
+    if judge is not None:
+        metrics.update(judge.score(pred))
+    return metrics
+
+
 def evaluate_run(G: torch.nn.Module, data: SpeakerData, test_full: WindowSet, cfg: Config,
                  device: torch.device) -> Evaluation:
     """All metrics of one run on the full test intervals, and the samples the book draws from."""
     g = generate(G, test_full, device)
-    metrics: dict[str, float] = M.evaluate_poses(g.pred, g.true, data.stats, data.clusterer.label)
+    metrics = motion_metrics(g.pred, g.true, data, test_full)
 
     window_class = dominant_class(g.gesture)
     # Grounding on every test window (hop as in training): many more windows than the full-interval set;

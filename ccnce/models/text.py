@@ -139,11 +139,14 @@ class TextEncoder(nn.Module):
         return len(self._cache)
 
     # ------------------------------------------------------------------ forward
+    def hidden_states(self, tokens: Tensor, n_tokens: Tensor) -> Tensor:
+        """The transformer's last layer ``(B, L, hidden)`` before the projection (cached when frozen)."""
+        return self._cached_hidden(tokens, n_tokens) if self.freeze else self._run_bert(tokens, n_tokens)
+
     def forward(self, tokens: Tensor, n_tokens: Tensor) -> tuple[Tensor, Tensor]:
         """``(features (B, L, E), pad_mask (B, L))`` for padded sub-word ids ``tokens`` (B, L)."""
         length = tokens.shape[1]
         if length > self.positions.shape[0]:
             raise ConfigError(f"a window has {length} sub-words; the encoder supports at most {self.positions.shape[0]}")
-        hidden = self._cached_hidden(tokens, n_tokens) if self.freeze else self._run_bert(tokens, n_tokens)
-        features = self.proj(hidden) + self.positions[:length]
+        features = self.proj(self.hidden_states(tokens, n_tokens)) + self.positions[:length]
         return features, padding_mask(n_tokens, length)
