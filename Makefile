@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ccnce-installed
 DATA   ?= data/synthetic
 
-.PHONY: setup run data train sweep budget bench book test clean-venv
+.PHONY: setup run data train sweep baselines regime bench book test clean-venv
 
 # A virtual environment at .venv with torch 2.13.0 first (a local CPU wheel: any other torch pulls GBs of
 # CUDA), then the project and its pinned dependencies. Re-runs only when pyproject.toml changes.
@@ -29,14 +29,20 @@ run: data train book
 train: data
 	$(BIN)/ccnce sweep --speakers lec_cosmic --variants ccnce --seeds 0 --profile cpu
 
-# The default sweep of the book: the paper's five speakers x four variants x three seeds (resumable).
+# The default sweep of the book: the paper's five speakers x four variants x five seeds (resumable).
 sweep: data
-	$(BIN)/ccnce sweep --profile cpu
+	$(BIN)/ccnce sweep --profile cpu --seeds 0,1,2,3,4
 
-# The training-budget check of the Analysis page: the default config trained 3x longer, no early stopping.
-budget: data
-	$(BIN)/ccnce sweep --speakers lec_cosmic,maher --variants ccnce,none --seeds 0 --profile cpu \
-		--set epochs=24 --set early_stopping=none --results-dir results/studies/budget
+# The trivial baselines beside every table (mean pose, random real window, nearest text/audio neighbour).
+baselines: data
+	$(BIN)/ccnce baselines --seeds 0,1,2,3,4
+
+# The training-regime diagnosis of the Analysis page: the backbone with one factor of the cpu profile changed.
+regime: data
+	$(BIN)/ccnce sweep --speakers lec_cosmic,maher --variants none --seeds 0 --profile cpu \
+		--set adv_weight_start=1.0 --set adv_weight_end=2.0 --results-dir results/studies/regime/paper_weight
+	$(BIN)/ccnce sweep --speakers lec_cosmic,maher --variants none --seeds 0 --profile cpu \
+		--set adv_weight_start=0.0 --set adv_weight_end=0.0 --results-dir results/studies/regime/no_adversarial
 
 # Benchmarks for the book's Performance page.
 bench: setup

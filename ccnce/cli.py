@@ -118,6 +118,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
+def _cmd_baselines(args: argparse.Namespace) -> int:
+    from ccnce.baselines import write_baselines
+
+    split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
+    seeds = tuple(int(k) for k in split(args.seeds))
+    for speaker in split(args.speakers):
+        cfg = _config(args, speaker=speaker, variant="none", seed=seeds[0])
+        print(f"wrote {write_baselines(cfg, seeds, progress=not args.quiet)}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
@@ -186,11 +197,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run every missing (speaker, variant, seed) through the training notebook")
     p.add_argument("--speakers", default=",".join(SPEAKERS))
     p.add_argument("--variants", default="ccnce,none,moco,patchnce")
-    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--seeds", default="0,1,2,3,4")
     p.add_argument("--jobs", type=int, default=1, help="runs at a time")
     p.add_argument("--shard", default=None, metavar="i/n", help="take every n-th run, starting at i")
     run_options(p)
     p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("baselines", help="score the trivial baselines (mean pose, random window, nearest "
+                                         "neighbour) on each speaker's test windows")
+    p.add_argument("--speakers", default=",".join(SPEAKERS))
+    p.add_argument("--seeds", default="0,1,2,3,4", help="seeds of the random-window draw")
+    run_options(p)
+    p.set_defaults(func=_cmd_baselines)
 
     p = sub.add_parser("bench", help="benchmarks, measured as ratios side by side in one run")
     p.add_argument("name", choices=("cache", "clustering", "step", "bank_encoding"))

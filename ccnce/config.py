@@ -201,8 +201,12 @@ PROFILE_VALUES: dict[str, dict[str, Any]] = {
                   warmup_epochs=1, batch_size=16, lr=1e-3, max_train_windows=256, bank_max_clusters=32,
                   bank_slots=8, moco_queue=256, patience=3),
     # a full run of one speaker/variant/seed in a couple of minutes on 2 CPU cores
+    # λ 0.1 → 0.2 instead of the paper's 1 → 2: at 1 → 2 the discriminator wins within two epochs, its
+    # saturated gradient outweighs L_rec and dev L1 rises after epoch 1 (chosen on dev data; the
+    # Analysis page's regime study shows the curves)
     "cpu": dict(d_model=64, audio_blocks=8, fusion_layers=2, fusion_heads=8, unet_depth=5, epochs=8,
-                warmup_epochs=2, batch_size=32, lr=5e-4, moco_queue=1024),
+                warmup_epochs=2, batch_size=32, lr=5e-4, moco_queue=1024, adv_weight_start=0.1,
+                adv_weight_end=0.2),
     # the paper's configuration (METHOD.md): E=256, fine-tuned bert-base-uncased, batch 32, 20 epochs
     "paper": dict(d_model=256, audio_blocks=8, fusion_layers=2, fusion_heads=8, unet_depth=5, epochs=20,
                   warmup_epochs=2, batch_size=32, lr=1e-4, text_encoder="bert-base-uncased",

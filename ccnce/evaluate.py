@@ -60,10 +60,16 @@ def generate(G: torch.nn.Module, ws: WindowSet, device: torch.device, batch_size
     return Generated(np.concatenate(preds), np.concatenate(trues), np.concatenate(zs), np.concatenate(gestures))
 
 
-def window_l1(G: torch.nn.Module, ws: WindowSet, cfg: Config, device: torch.device) -> float:
-    """Mean L1 over the windows of ``ws`` (the early-stopping criterion on dev)."""
+def dev_scores(G: torch.nn.Module, ws: WindowSet, cfg: Config, device: torch.device,
+               judge: gesture_accuracy.GestureJudge | None = None) -> dict[str, float]:
+    """What the history records of the dev windows ``ws`` every epoch: ``dev_l1`` (the early-stopping
+    criterion) and, given the speaker's gesture judge of these windows, ``dev_gesture_acc`` and ``dev_fgd``."""
     g = generate(G, ws, device, batch_size=max(cfg.batch_size, 64))
-    return M.l1(g.pred, g.true)
+    scores = {"dev_l1": M.l1(g.pred, g.true)}
+    if judge is not None:
+        verdict = judge.score(g.pred)
+        scores.update(dev_gesture_acc=verdict["gesture_acc"], dev_fgd=verdict["fgd"])
+    return scores
 
 
 def dominant_class(gesture: np.ndarray, min_share: float = 0.5) -> np.ndarray:

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from ccnce import evaluate as ev
+from ccnce import gesture_accuracy
 from ccnce import provenance
 from ccnce.config import Config
 from ccnce.data.dataset import load_full_intervals, load_speaker, make_loader
@@ -67,6 +68,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
         return RunResult(out, read_json(out / "metrics.json"), pd.read_csv(out / "history.csv"), source.name, cfg.epochs,
                          skipped=True)
     data, test_full = _load_data(cfg, source.root, progress)
+    dev_judge = gesture_accuracy.judge(data, data.dev, progress=progress)  # None without true gesture classes
 
     # --- models, optimisers, contrastive term
     seed_everything(cfg.seed)
@@ -127,7 +129,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
         sched_G.step(), sched_D.step()
 
         row = {"epoch": epoch, **{k: v / max(n, 1) for k, v in sums.items()}}
-        row["dev_l1"] = ev.window_l1(G, data.dev, cfg, device)
+        row.update(ev.dev_scores(G, data.dev, cfg, device, dev_judge))
         row.update(ev.online_cluster_quality(cluster_ids, truth_ids))
         history.append(row)
         # Model selection only after the warm-up, for every variant alike: a warm-up epoch has no

@@ -208,25 +208,23 @@ def test_grounding_table_shows_both_knn_measures_with_their_chance(fx, runs):
     assert math.isnan(report.chance_level(runs, "pats", "knn_probe"))
 
 
-def test_budget_table_sets_each_longer_run_beside_its_default_run(fx, runs):
-    budget_root = fx.root / report.BUDGET_DIR
-    make_results_tree(budget_root, speakers=("maher",), variants=("ccnce", "none"), seeds=(0,))
-    metrics_path = budget_root / "synthetic" / "maher" / "ccnce" / "seed0" / "metrics.json"
-    metrics_path.write_text(json.dumps({**json.loads(metrics_path.read_text()), "l1": 0.123, "epochs_run": 24}))
-    budget = report.budget_runs(fx.root)
-    assert len(budget) == 2
-    table = report.budget_table(runs, budget, "synthetic")
-    row = table.loc[("maher", "CC-NCE", 0)]
-    assert row["L1"] == f"{fx.metrics[('maher', 'ccnce', 0)]['l1']:.3f} → 0.123" and row["epochs"] == "8 → 24"
-    assert table.loc[("maher", "none (backbone)", 0), "cluster NMI"] == "— → —"  # no online clusters
-    drawn = [ax for ax in report.budget_curves(budget, "synthetic").axes if ax.axison]
-    assert len(drawn) == len(report.budget.BUDGET_PANELS)
-    contrastive = next(ax for ax in drawn if ax.get_title().startswith("contrastive"))
-    dotted = [line for line in contrastive.get_lines() if line.get_linestyle() == ":"]
-    assert len(dotted) == 1 and np.allclose(dotted[0].get_ydata()[2:], np.log(250))  # CC-NCE's run only
-    assert len(contrastive.get_lines()) == 2  # the backbone's zero term is not drawn
-    with pytest.raises(report.MissingResults, match="make budget"):
-        report.budget_table(runs, budget, "pats")
+def test_regime_table_sets_each_arm_beside_its_default_run(fx, runs):
+    arm_root = fx.root / report.REGIME_DIR / "paper_weight"
+    make_results_tree(arm_root, speakers=("maher",), variants=("none",), seeds=(0,))
+    metrics_path = arm_root / "synthetic" / "maher" / "none" / "seed0" / "metrics.json"
+    metrics_path.write_text(json.dumps({**json.loads(metrics_path.read_text()), "l1": 0.123, "best_epoch": 2}))
+    regime = report.regime_runs(fx.root)
+    assert len(regime) == 1 and regime["arm"].tolist() == ["paper_weight"]
+    table = report.regime_table(runs, regime, "synthetic")
+    default = table.loc[("maher", 0, "default (cpu profile)")]
+    arm = table.loc[("maher", 0, report.REGIME_ARMS["paper_weight"])]
+    assert default["L1"] == f"{fx.metrics[('maher', 'none', 0)]['l1']:.3f}" and arm["L1"] == "0.123"
+    assert arm["best epoch"] == "2"
+    lines = [ax for ax in report.regime_curves(runs, regime, "synthetic").axes
+             if ax.get_title() == "dev L1 (early stopping)"][0].get_lines()
+    assert len(lines) == 2  # the arm and its default run
+    with pytest.raises(report.MissingResults, match="make regime"):
+        report.regime_table(runs, regime, "pats")
 
 
 # ---------------------------------------------------------------------------------------- figures

@@ -13,7 +13,7 @@ and the names below:
   :func:`clustering_curves`, :func:`cluster_quality_curves`), :mod:`.figure2` (:func:`cluster_heatmaps`,
   :func:`tsne_figure`), :mod:`.grounding` (:func:`knn_figure` and its tables), :mod:`.qualitative`
   (:func:`qualitative_figure`, Figure 4, and :func:`animation_html`), :mod:`.idea` (:func:`idea_figure`),
-  :mod:`.budget` (the default runs beside the same runs trained longer);
+  :mod:`.regime` (the training-regime diagnosis: the default runs beside one-factor changes);
 - :mod:`.performance` and :mod:`.data_pages`: the tables of the Performance and Data pages;
 - :mod:`.notebook`: :func:`show`, :func:`show_figure`.
 
@@ -26,7 +26,6 @@ numbers on the synthetic dataset are labelled *synthetic* wherever they appear.
 from __future__ import annotations
 
 from ccnce.errors import CcnceError
-from ccnce.report.budget import BUDGET_DIR, budget_curves, budget_runs, budget_table
 from ccnce.report.curves import (CLUSTER_PANELS, CURVE_PANELS, QUALITY_PANELS, cluster_quality_curves,
                                  clustering_curves, training_curves)
 from ccnce.report.data_pages import dataset_summary, lexicon_tables, separability_tables
@@ -36,10 +35,11 @@ from ccnce.report.grounding import CHANCE_OF, chance_level, cluster_quality_tabl
 from ccnce.report.idea import idea_figure
 from ccnce.report.notebook import figure_png, show, show_figure
 from ccnce.report.performance import BENCHMARKS, bench_table, load_bench, sweep_time_table
+from ccnce.report.regime import REGIME_ARMS, REGIME_DIR, regime_curves, regime_runs, regime_table
 from ccnce.report.qualitative import animation_gif, animation_html, qualitative_figure, show_animation
-from ccnce.report.runs import (DATA_SOURCES, DEFAULT_SPEAKER, MEAN, METRICS, MISSING, PAPER_LABEL, RESULTS_ENV,
+from ccnce.report.runs import (BASELINE_LABEL, BASELINE_ORDER, DATA_SOURCES, DEFAULT_SPEAKER, MEAN, METRICS, MISSING, PAPER_LABEL, RESULTS_ENV,
                                RUN_COLUMNS, SEEDS, SOURCE_LABEL, SYNTH_ENV, VARIANT_LABEL, VARIANT_ORDER, Coverage,
-                               MetricInfo, MissingResults, collect_runs, coverage, find_run, pick_speaker_seed,
+                               MetricInfo, MissingResults, collect_baselines, collect_runs, coverage, find_run, pick_speaker_seed,
                                read_history, repo_root, results_dir, run_label, sources_to_show, synthetic_root)
 from ccnce.report.tables import (GLANCE_METRICS, PAPER_MEAN_RTOL, PAPER_TABLES, format_paired, glance_table, headline,
                                  load_paper_tables, metric_summary, metric_table, paired_comparisons, paired_summary,
@@ -49,7 +49,7 @@ __all__ = [
     # runs
     "DATA_SOURCES", "DEFAULT_SPEAKER", "MEAN", "METRICS", "MISSING", "PAPER_LABEL", "RESULTS_ENV", "RUN_COLUMNS",
     "SEEDS", "SOURCE_LABEL", "SYNTH_ENV", "VARIANT_LABEL", "VARIANT_ORDER", "CcnceError", "Coverage", "MetricInfo",
-    "MissingResults", "collect_runs", "coverage", "find_run", "pick_speaker_seed", "read_history", "repo_root",
+    "BASELINE_LABEL", "BASELINE_ORDER", "MissingResults", "collect_baselines", "collect_runs", "coverage", "find_run", "pick_speaker_seed", "read_history", "repo_root",
     "results_dir", "run_label", "sources_to_show", "synthetic_root",
     # tables
     "GLANCE_METRICS", "PAPER_MEAN_RTOL", "PAPER_TABLES", "format_paired", "glance_table", "headline", "load_paper_tables", "metric_summary", "metric_table",
@@ -63,7 +63,7 @@ __all__ = [
     "CHANCE_OF", "chance_level", "cluster_quality_table", "grounding_table", "knn_figure",
     "animation_gif", "animation_html", "qualitative_figure", "show_animation",
     "idea_figure",
-    "BUDGET_DIR", "budget_curves", "budget_runs", "budget_table",
+    "REGIME_ARMS", "REGIME_DIR", "regime_curves", "regime_runs", "regime_table",
     # pages
     "BENCHMARKS", "bench_table", "load_bench", "sweep_time_table",
     "dataset_summary", "lexicon_tables", "separability_tables",

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------------------------ constants
 DATA_SOURCES: tuple[str, ...] = ("synthetic", "pats")
-SEEDS: tuple[int, ...] = (0, 1, 2)
+SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
 VARIANT_ORDER: tuple[str, ...] = ("ccnce", "none", "moco", "patchnce")  # the paper's row order
 assert set(VARIANT_ORDER) == set(VARIANTS)
 MEAN = "mean"
@@ -34,6 +34,11 @@ DEFAULT_SPEAKER = "lec_cosmic"
 SOURCE_LABEL = {"synthetic": "ours (synthetic)", "pats": "ours (real PATS)"}
 PAPER_LABEL = "paper (real PATS)"
 VARIANT_LABEL = {"ccnce": "CC-NCE", "none": "none (backbone)", "moco": "MoCo", "patchnce": "PatchNCE"}
+# Reference rows under every table (ccnce.baselines; "true motion" and "chance" only for gesture accuracy)
+BASELINE_ORDER: tuple[str, ...] = ("mean_pose", "random_window", "nn_text", "nn_audio", "true_motion", "chance")
+BASELINE_LABEL = {"mean_pose": "baseline: mean pose", "random_window": "baseline: random real window",
+                  "nn_text": "baseline: nearest text", "nn_audio": "baseline: nearest audio",
+                  "true_motion": "true motion (classifier bound)", "chance": "chance (majority class)"}
 RESULTS_ENV = "CCNCE_RESULTS_DIR"
 SYNTH_ENV = "CCNCE_SYNTH_DIR"
 
@@ -69,6 +74,10 @@ METRICS: dict[str, MetricInfo] = {
                             "training windows"),
     "knn_acc": MetricInfo("k-NN accuracy (test only)", "higher", 3, "5-NN accuracy (cosine) of the true gesture "
                           "class from the pooled z of a test window, neighbours from other test intervals only"),
+    "gesture_acc": MetricInfo("gesture accuracy", "higher", 3, "share of generated test frames that a fixed "
+                              "classifier of true motion assigns the frame's true gesture class (synthetic only)"),
+    "fgd": MetricInfo("FGD", "lower", 1, "Fréchet distance between Gaussians fitted to the gesture classifier's "
+                      "per-frame features of generated vs. true motion (a latent Fréchet Gesture Distance)"),
     "silhouette": MetricInfo("silhouette", "higher", 3, "silhouette (cosine) of z grouped by true gesture class"),
     "cluster_nmi": MetricInfo("cluster NMI", "higher", 3, "NMI of the online global clusters vs. true gestures"),
     "cluster_ari": MetricInfo("cluster ARI", "higher", 3, "ARI of the online global clusters vs. true gestures"),
@@ -148,6 +157,32 @@ def collect_runs(results: str | Path | None = None) -> pd.DataFrame:
     df = df[[*RUN_COLUMNS, *extra]]
     df.attrs["results_dir"] = str(root)
     return df
+
+
+def collect_baselines(results: str | Path | None = None) -> pd.DataFrame:
+    """One row per (speaker, baseline, seed) from ``<results>/<source>/<speaker>/baselines.json``
+    (``ccnce baselines``), in the columns of :func:`collect_runs` with the baseline's name as ``variant``.
+
+    The gesture classifier's bound on true motion and the majority-class rate become rows ``true_motion``
+    and ``chance`` holding only ``gesture_acc``.
+    """
+    root = Path(results) if results is not None else results_dir()
+    rows = []
+    for path in sorted(root.glob("*/*/baselines.json")):
+        record = read_json(path)
+        source, speaker = path.parts[-3:-1]
+        for name, per_seed in record["baselines"].items():
+            for metrics in per_seed:
+                rows.append({"data_source": source, "speaker": speaker, "variant": name,
+                             "seed": int(metrics.get("seed", 0)),
+                             **{k: _float(metrics.get(k)) for k in METRICS if k in metrics}})
+        first = record["baselines"]["mean_pose"][0]
+        for name, key in (("true_motion", "gesture_acc_true"), ("chance", "gesture_acc_chance")):
+            if key in first:
+                rows.append({"data_source": source, "speaker": speaker, "variant": name, "seed": 0,
+                             "gesture_acc": _float(first[key])})
+    df = pd.DataFrame(rows, columns=["data_source", "speaker", "variant", "seed", *METRICS])
+    return df.astype({k: float for k in METRICS})
 
 
 def _float(value: Any) -> float:

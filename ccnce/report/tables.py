@@ -16,7 +16,7 @@ import pandas as pd
 from ccnce.config import SPEAKERS
 from ccnce.errors import CcnceError
 from ccnce.metrics import mean_std, paired_comparison
-from ccnce.report.runs import (MEAN, METRICS, MISSING, PAPER_LABEL, SOURCE_LABEL, VARIANT_LABEL, VARIANT_ORDER,
+from ccnce.report.runs import (BASELINE_LABEL, BASELINE_ORDER, MEAN, METRICS, MISSING, PAPER_LABEL, SOURCE_LABEL, VARIANT_LABEL, VARIANT_ORDER,
                                MetricInfo)
 
 PAPER_TABLES = Path(__file__).parents[1] / "assets" / "paper_tables.csv"
@@ -42,7 +42,8 @@ def _per_seed(runs: pd.DataFrame, metric: str, data_source: str) -> dict[tuple[s
     return out
 
 
-def metric_summary(runs: pd.DataFrame, metric: str, data_source: str = "synthetic") -> pd.DataFrame:
+def metric_summary(runs: pd.DataFrame, metric: str, data_source: str = "synthetic",
+                   rows: Sequence[str] = VARIANT_ORDER) -> pd.DataFrame:
     """Numbers behind :func:`metric_table`: one row per (variant, column) with ``n, mean, std, n_speakers``.
 
     Per speaker: mean and sample std (ddof 1, :func:`ccnce.metrics.mean_std`) over the seeds that have the
@@ -52,8 +53,8 @@ def metric_summary(runs: pd.DataFrame, metric: str, data_source: str = "syntheti
     """
     _info(metric)
     values = _per_seed(runs, metric, data_source)
-    rows = []
-    for variant in VARIANT_ORDER:
+    names, rows = rows, []
+    for variant in names:
         speaker_means = {}
         for speaker in SPEAKERS:
             v = values.get((speaker, variant), pd.Series(dtype=float))
@@ -98,8 +99,12 @@ def _fmt(x: float, decimals: int) -> str:
     return f"{x:.{decimals}f}"
 
 
-def metric_table(runs: pd.DataFrame, metric: str, data_source: str = "synthetic") -> pd.DataFrame:
+def metric_table(runs: pd.DataFrame, metric: str, data_source: str = "synthetic",
+                 baselines: pd.DataFrame | None = None) -> pd.DataFrame:
     """The paper's table layout for one metric: variants × (five speakers + ``mean``), as text.
+
+    ``baselines`` (:func:`~ccnce.report.runs.collect_baselines`): reference rows under the variants, for
+    the baselines that have the metric; they calibrate the numbers and are never marked best.
 
     Cells read ``mean ± std (n)`` over seeds, ``mean (1)`` for one seed, ``—`` for none; the ``mean``
     column is marked ``[k/5 speakers]`` when speakers are missing. ``attrs``: ``best`` (bool frame: best
@@ -107,9 +112,15 @@ def metric_table(runs: pd.DataFrame, metric: str, data_source: str = "synthetic"
     (:func:`metric_summary`), ``metric``, ``data_source``, ``caption``.
     """
     info = _info(metric)
-    summary = metric_summary(runs, metric, data_source)
+    extra: list[str] = []
+    if baselines is not None and not baselines.empty:
+        has = baselines[(baselines["data_source"] == data_source) & baselines[metric].notna()]
+        extra = [b for b in BASELINE_ORDER if (has["variant"] == b).any()]
+        runs = pd.concat([runs, has], ignore_index=True)
+    order = [*VARIANT_ORDER, *extra]
+    summary = metric_summary(runs, metric, data_source, rows=order)
     columns = [*SPEAKERS, MEAN]
-    text = pd.DataFrame(MISSING, index=pd.Index(VARIANT_ORDER, name="variant"), columns=columns)
+    text = pd.DataFrame(MISSING, index=pd.Index(order, name="variant"), columns=columns)
     means = pd.DataFrame(np.nan, index=text.index, columns=columns)
     for r in summary.itertuples():
         if r.n_speakers == 0 or (r.column != MEAN and r.n == 0):
@@ -125,22 +136,25 @@ def metric_table(runs: pd.DataFrame, metric: str, data_source: str = "synthetic"
         means.loc[r.variant, r.column] = r.mean
     partial = summary[(summary["column"] == MEAN) & (summary["n_speakers"] < len(SPEAKERS))]["variant"]
     means.loc[list(partial), MEAN] = np.nan  # a mean over fewer speakers is not comparable: never best
+    means.loc[extra] = np.nan  # reference rows are never best
     text.attrs.update(best=_best_mask(means, info.better, info.decimals), summary=summary, metric=metric,
                       data_source=data_source, caption=table_caption(metric, data_source))
     return text
 
 
-GLANCE_METRICS: tuple[str, ...] = ("l1", "fid", "pck", "knn_probe")
+GLANCE_METRICS: tuple[str, ...] = ("l1", "fid", "gesture_acc", "fgd", "knn_probe")
 
 
 def glance_table(runs: pd.DataFrame, data_source: str = "synthetic",
-                 metrics: Sequence[str] = GLANCE_METRICS) -> pd.DataFrame:
-    """The ``mean`` column of :func:`metric_table` for a few metrics side by side: variants × metrics,
-    best in bold (the book's results at a glance)."""
-    tables = {m: metric_table(runs, m, data_source) for m in metrics}
-    text = pd.DataFrame({METRICS[m].label: t[MEAN] for m, t in tables.items()})
+                 metrics: Sequence[str] = GLANCE_METRICS, baselines: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ``mean`` column of :func:`metric_table` for a few metrics side by side: variants (and
+    ``baselines``) × metrics, best in bold (the book's results at a glance)."""
+    tables = {m: metric_table(runs, m, data_source, baselines) for m in metrics}
+    order = list(dict.fromkeys(v for t in tables.values() for v in t.index))
+    text = pd.DataFrame({METRICS[m].label: t[MEAN] for m, t in tables.items()}).reindex(order).fillna(MISSING)
     text.index.name = "variant"
-    best = pd.DataFrame({METRICS[m].label: t.attrs["best"][MEAN] for m, t in tables.items()})
+    best = pd.DataFrame({METRICS[m].label: t.attrs["best"][MEAN] for m, t in tables.items()}).reindex(order)
+    best = best.fillna(False).astype(bool)
     names = ", ".join(f"{METRICS[m].label} {'↓' if METRICS[m].better == 'lower' else '↑'}" for m in metrics)
     text.attrs.update(best=best, data_source=data_source,
                       caption=f"Mean over the five speakers, ± std over seeds (n seeds); {names}; "
@@ -395,7 +409,7 @@ def to_html(table: pd.DataFrame, caption: str | None = None) -> str:
         cells = cells.mask(mask, "<strong>" + cells + "</strong>")
     # variant names as in the paper, and the index name in the header's corner instead of a second row
     if cells.index.nlevels == 1:
-        cells.index = pd.Index([VARIANT_LABEL.get(i, i) for i in cells.index])
+        cells.index = pd.Index([VARIANT_LABEL.get(i, BASELINE_LABEL.get(i, i)) for i in cells.index])
         cells.columns.name = table.index.name
     else:
         cells.index = cells.index.set_levels([VARIANT_LABEL.get(i, i) for i in cells.index.levels[0]], level=0)
