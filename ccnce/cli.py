@@ -1,4 +1,4 @@
-"""The ``ccnce`` command: synth, inspect, separability, train, evaluate, sweep, bench.
+"""The ``ccnce`` command: synth, inspect, separability, train, evaluate, reproduce, audit, sweep, bench.
 
 Known errors (:class:`~ccnce.errors.CcnceError`) become one line on stderr and exit code 2; the
 compute lives in the package, this module only parses arguments and prints.
@@ -105,6 +105,33 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from ccnce.reproduce import reproduce
+
+    result = reproduce(args.run_dir, scratch=args.scratch, progress=not args.quiet and not args.json,
+                       certify=args.certify)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(result.format())
+    return 0 if result.reproduced else 1
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ccnce.audit import audit
+
+    if not Path(args.results_dir).is_dir():
+        raise CcnceError(f"{args.results_dir}: no such results folder")
+    result = audit(args.results_dir)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(result.format())
+    return 1 if result.stale else 0
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from ccnce.data.source import resolve_data
     from ccnce.sweep import plan, summary_table, sweep
@@ -113,7 +140,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     configs = plan(split(args.speakers), split(args.variants), [int(k) for k in split(args.seeds)], args.profile,
                    shard=args.shard, data_root=args.data_root, results_dir=args.results_dir, **_overrides(args.set))
     source = resolve_data(args.data_root, progress=not args.quiet)  # generate synthetic data once, up front
-    outcomes = sweep(configs, source.name, jobs=args.jobs, progress=not args.quiet)
+    outcomes = sweep(configs, source.name, jobs=args.jobs, progress=not args.quiet, data_fingerprint=source.fingerprint)
     print(summary_table(outcomes))
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
@@ -193,6 +220,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("reproduce", help="re-train a committed run into a scratch folder and compare every metric")
+    p.add_argument("run_dir", help="a complete run folder, e.g. results/synthetic/lec_cosmic/ccnce/seed0")
+    p.add_argument("--scratch", default=None, help="where to train (default: a new temporary folder)")
+    p.add_argument("--certify", action="store_true",
+                   help="if reproduced, certify the current code fingerprint for the run's variant")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser("audit", help="list runs, incomplete runs and stale runs (trained by other code)")
+    p.add_argument("results_dir", nargs="?", default="results")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_audit)
 
     p = sub.add_parser("sweep", help="run every missing (speaker, variant, seed) through the training notebook")
     p.add_argument("--speakers", default=",".join(SPEAKERS))

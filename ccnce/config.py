@@ -138,9 +138,14 @@ class Config:
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------------ identity
-    def hash(self, exclude: tuple[str, ...] = ("results_dir", "device", "num_workers")) -> str:
-        """A short stable hash of the fields that change results."""
+    def hash(self, data_fingerprint: str | None = None,
+             exclude: tuple[str, ...] = ("data_root", "results_dir", "device", "num_workers")) -> str:
+        """A short stable hash of the experiment: the fields that change results and, when given, the
+        data's fingerprint (``DataSource.fingerprint``), but not where files live (``data_root``,
+        ``results_dir``): the same experiment on the same data in another folder has the same hash."""
         d = {k: v for k, v in self.to_dict().items() if k not in exclude}
+        if data_fingerprint is not None:
+            d["data_fingerprint"] = data_fingerprint
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
     def data_hash(self) -> str:

@@ -60,12 +60,17 @@ def _jsonable(x: Any) -> Any:
     raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
 
 
-def is_complete(directory: Path, cfg: Config) -> bool:
-    """A run is complete when its metrics exist and were produced by a config with the same hash."""
-    metrics = Path(directory) / "metrics.json"
+def is_complete(directory: Path, cfg: Config, data_fingerprint: str | None = None) -> bool:
+    """A run is complete when its metrics exist and were produced by a config with the same hash
+    (:meth:`Config.hash`: the experiment and the data fingerprint). Without ``data_fingerprint`` the
+    fingerprint the run recorded in ``provenance.json`` is used, i.e. only the experiment is compared."""
+    directory = Path(directory)
+    metrics = directory / "metrics.json"
     if not metrics.exists():
         return False
     try:
-        return read_json(metrics).get("config_hash") == cfg.hash()
+        if data_fingerprint is None:
+            data_fingerprint = read_json(directory / "provenance.json").get("data_fingerprint")
+        return read_json(metrics).get("config_hash") == cfg.hash(data_fingerprint)
     except (OSError, json.JSONDecodeError):
         return False

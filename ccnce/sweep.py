@@ -81,13 +81,15 @@ def run_one(cfg: Config, data_source: str) -> RunOutcome:
     return RunOutcome(cfg.speaker, cfg.variant, cfg.seed, status, time.perf_counter() - t, message)
 
 
-def sweep(configs: list[Config], data_source: str, jobs: int = 1, progress: bool = True) -> list[RunOutcome]:
-    """Run every incomplete config of ``configs`` (``jobs`` at a time); return one outcome per config."""
+def sweep(configs: list[Config], data_source: str, jobs: int = 1, progress: bool = True,
+          data_fingerprint: str | None = None) -> list[RunOutcome]:
+    """Run every incomplete config of ``configs`` (``jobs`` at a time); return one outcome per config.
+    ``data_fingerprint``: the data's (see :func:`ccnce.results.is_complete`)."""
     from tqdm.auto import tqdm
 
-    outcomes = [RunOutcome(c.speaker, c.variant, c.seed, "skipped", 0.0) for c in configs
-                if is_complete(run_dir(c, data_source), c)]
-    todo = [c for c in configs if not is_complete(run_dir(c, data_source), c)]
+    complete = [is_complete(run_dir(c, data_source), c, data_fingerprint) for c in configs]
+    outcomes = [RunOutcome(c.speaker, c.variant, c.seed, "skipped", 0.0) for c, done in zip(configs, complete) if done]
+    todo = [c for c, done in zip(configs, complete) if not done]
     log.info("%d runs complete, %d to run", len(outcomes), len(todo))
     bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress)
     if jobs <= 1:

@@ -63,7 +63,8 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
     # --- data
     source = resolve_data(cfg.data_root, progress=progress)
     out = run_dir(cfg, source.name)
-    if is_complete(out, cfg) and not force:
+    config_hash = cfg.hash(source.fingerprint)  # the experiment and its data, not where files live
+    if is_complete(out, cfg, source.fingerprint) and not force:
         log.info("run %s is complete (same config hash); skipping", out)
         return RunResult(out, read_json(out / "metrics.json"), pd.read_csv(out / "history.csv"), source.name, cfg.epochs,
                          skipped=True)
@@ -91,7 +92,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
     checkpoint = out / CHECKPOINT
     if checkpoint.exists() and not force:
         state = torch.load(checkpoint, map_location=device, weights_only=False)
-        if state["config_hash"] == cfg.hash():
+        if state["config_hash"] == config_hash:
             for name, obj in stateful.items():
                 obj.load_state_dict(state[name], **({"strict": False} if name == "G" else {}))
             history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
@@ -99,7 +100,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
             log.info("resuming %s from epoch %d", out, start_epoch)
         else:
             log.warning("checkpoint %s has another config hash; starting over", checkpoint)
-    write_json(out / "config.json", {**cfg.to_dict(), "config_hash": cfg.hash()})
+    write_json(out / "config.json", {**cfg.to_dict(), "config_hash": config_hash})
 
     # --- loop
     from tqdm.auto import tqdm
@@ -141,7 +142,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
                 best["bad_epochs"] += 1
         epochs.set_postfix(dev_l1=f"{row['dev_l1']:.3f}", rec=f"{row.get('rec', float('nan')):.3f}")
 
-        _save_checkpoint(checkpoint, stateful, cfg, epoch, history, best)
+        _save_checkpoint(checkpoint, stateful, config_hash, epoch, history, best)
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
             return RunResult(out, {}, pd.DataFrame(history), source.name, start_epoch)
 
@@ -154,7 +155,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
         **_final_cluster_quality(history),
         "best_epoch": best["epoch"],
         "epochs_run": len(history),
-        "config_hash": cfg.hash(),
+        "config_hash": config_hash,
         "data_source": source.name,
         "speaker": cfg.speaker,
         "variant": cfg.variant,
@@ -237,11 +238,11 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
 
 
-def _save_checkpoint(path: Path, stateful: dict[str, Any], cfg: Config, epoch: int,
+def _save_checkpoint(path: Path, stateful: dict[str, Any], config_hash: str, epoch: int,
                      history: list[dict[str, Any]], best: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {name: _trained_state(obj) if name == "G" else obj.state_dict() for name, obj in stateful.items()}
-    state.update(config_hash=cfg.hash(), epoch=epoch, history=history, best=best, rng=_rng_state())
+    state.update(config_hash=config_hash, epoch=epoch, history=history, best=best, rng=_rng_state())
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)

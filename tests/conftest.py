@@ -14,6 +14,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Notebooks collected by nbval run at smoke size and write their runs outside the repo's results/."""
     os.environ.setdefault("CCNCE_PROFILE", "smoke")
     os.environ.setdefault("CCNCE_RESULTS_DIR", tempfile.mkdtemp(prefix="ccnce-nbval-results-"))
+    os.environ.setdefault("CCNCE_DOWNLOADS_DIR", tempfile.mkdtemp(prefix="ccnce-nbval-downloads-"))
 
 
 @pytest.fixture(autouse=True)

@@ -56,7 +56,7 @@ def test_config_builds_offline_and_executes_every_notebook():
     assert {".venv", "data", "results", "notebooks", "tests"} <= set(config["exclude_patterns"])
     assert not config["launch_buttons"]["thebe"] and not config["launch_buttons"]["binderhub_url"]
     sphinx = config["sphinx"]["config"]
-    assert sphinx["html_theme_options"]["use_download_button"] is False
+    assert sphinx["html_theme_options"]["use_download_button"] is True  # pages and notebooks downloadable
     assert "dollarmath" not in sphinx["myst_enable_extensions"]  # math would load MathJax from a CDN
 
 

@@ -37,11 +37,12 @@ def test_run_folder_has_results_and_provenance(reference):
                  "clusters.npz", "generated.npz"):
         assert (d / name).exists(), name
     m = json.loads((d / "metrics.json").read_text())
-    assert m["data_source"] == "synthetic" and m["config_hash"] == cfg.hash()
+    prov = json.loads((d / "provenance.json").read_text())
+    assert m["data_source"] == "synthetic" and m["config_hash"] == cfg.hash(prov["data_fingerprint"])
     for key in EXACT:
         assert math.isfinite(m[key]), key
     assert 0 <= m["pck"] <= 1 and 0 <= m["f1"] <= 1 and m["fid"] >= 0
-    prov = json.loads((d / "provenance.json").read_text())
+    assert len(prov["code_fingerprint"]) == 16
     assert prov["data_source"] == "synthetic" and prov["packages"]["torch"].startswith("2.13")
     assert {"commit", "dirty"} <= set(prov["git"]) and prov["wall_seconds"] > 0
     history = pd.read_csv(d / "history.csv")

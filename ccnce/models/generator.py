@@ -1,4 +1,5 @@
-"""The backbone generator (AISLe "JointLateClusterSoftTransformer", METHOD.md): speech → 64 poses.
+"""The backbone generator (the Multimodal Multi-Scale Transformer of the paper's ref. [1]; class
+"JointLateClusterSoftTransformer" in the authors' code; METHOD.md): speech → 64 poses.
 
     text ─► TextEncoder ─┐
                          Fusion (alignment-masked Transformer decoder + concat + conv) ─► h

@@ -15,7 +15,8 @@ and the names below:
   (:func:`qualitative_figure`, Figure 4, and :func:`animation_html`), :mod:`.idea` (:func:`idea_figure`),
   :mod:`.regime` (the training-regime diagnosis: the default runs beside one-factor changes);
 - :mod:`.performance` and :mod:`.data_pages`: the tables of the Performance and Data pages;
-- :mod:`.notebook`: :func:`show`, :func:`show_figure`.
+- :mod:`.notebook`: :func:`show`, :func:`show_figure`;
+- :mod:`.trust`: :func:`stale_banner` (runs the current code would not produce) and :func:`csv_download`.
 
 Missing results never crash a page: tables show "—" and say how many of the expected runs exist; a
 figure whose runs are missing raises :class:`MissingResults`, which :func:`show_figure` turns into a
@@ -44,6 +45,7 @@ from ccnce.report.runs import (BASELINE_LABEL, BASELINE_ORDER, DATA_SOURCES, DEF
 from ccnce.report.tables import (GLANCE_METRICS, PAPER_MEAN_RTOL, PAPER_TABLES, format_paired, glance_table, headline,
                                  load_paper_tables, metric_summary, metric_table, paired_comparisons, paired_summary,
                                  paper_gap_note, paper_mean_note, paper_table, side_by_side, table_caption, to_html)
+from ccnce.report.trust import best_note, csv_download, stale_banner
 
 __all__ = [
     # runs
@@ -68,5 +70,5 @@ __all__ = [
     "BENCHMARKS", "bench_table", "load_bench", "sweep_time_table",
     "dataset_summary", "lexicon_tables", "separability_tables",
     # notebook glue
-    "figure_png", "show", "show_figure",
+    "figure_png", "show", "show_figure", "best_note", "csv_download", "stale_banner",
 ]

@@ -20,13 +20,21 @@ def figure_png(fig: Figure, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
-def show(obj: Any) -> None:
+def show(obj: Any, csv: str | None = None, csv_table: pd.DataFrame | None = None) -> None:
     """Display in a notebook: a Figure as PNG (closing it if pyplot made it), a table of this module as
     HTML with its caption and bold best, another DataFrame as HTML (CSS classes from
-    ``attrs["html_classes"]``), a string as Markdown."""
+    ``attrs["html_classes"]``), a string as Markdown. ``csv``: also write the table (or ``csv_table``,
+    e.g. its numeric form) as ``<csv>.csv`` and show a download link (:func:`~ccnce.report.trust.csv_download`)."""
     import sys
 
     from IPython.display import HTML, Image, Markdown, display
+
+    if csv is not None:
+        from ccnce.report.trust import csv_download
+
+        show(obj)
+        display(HTML(csv_download(csv_table if csv_table is not None else obj, csv)))
+        return
 
     if isinstance(obj, Figure):
         display(Image(data=figure_png(obj)))
