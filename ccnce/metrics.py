@@ -321,6 +321,22 @@ def f1_clusters(pred_labels: np.ndarray, true_labels: np.ndarray) -> float:
     return float(f1_score(true_labels, pred_labels, average="weighted", zero_division=0.0))
 
 
+def f1_constant(true_labels: np.ndarray) -> float:
+    """:func:`f1_clusters` of a generator whose frames all fall in the true labels' most frequent cluster.
+
+    With that cluster's share ``s`` of the true frames, its precision is ``s`` and its recall 1, every other
+    class scores 0, so the support-weighted F1 is ``s · 2s / (1 + s)``. A generator that barely moves
+    puts all its frames in one (rest-like) cluster, and then its F1 is this constant of the test set,
+    whatever else it does: the floor against which F1 is read (0.522 in every lec_cosmic run of the first
+    regime was this constant, with s ≈ 0.66).
+    """
+    true_labels = _labels(true_labels, "true_labels")
+    if true_labels.size == 0:
+        raise MetricError("f1_constant: no labels")
+    s = np.bincount(true_labels).max() / true_labels.size
+    return float(s * 2 * s / (1 + s))
+
+
 def diversity(poses: np.ndarray, stats: Any) -> float:
     """Mean distance (pixels) of the joints from the speaker's mean pose.
 
@@ -546,14 +562,14 @@ def evaluate_poses(
     stats: Any,
     clusterer_label_fn: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """The pose metrics of one run: ``l1, fid, pck, w1_vel, w1_acc, [f1], diversity, diversity_true,
-    expressiveness``.
+    """The pose metrics of one run: ``l1, fid, pck, w1_vel, w1_acc, [f1, f1_constant], diversity,
+    diversity_true, expressiveness``.
 
     ``pred_windows`` and ``true_windows``: z-normalised ``(N, T, 96)`` windows (T >= 3), generated and
     true, in the same order. ``clusterer_label_fn`` maps z-normalised windows ``(N, T, 96)`` to pose-cluster
     labels ``(N, T)`` (e.g. ``PoseClusterer.label`` of the k-means fitted on the training poses, whose
-    features include velocity within a window, hence windows rather than frames); ``f1`` is present only
-    when it is given.
+    features include velocity within a window, hence windows rather than frames); ``f1`` and its floor
+    ``f1_constant`` (:func:`f1_constant`) are present only when it is given.
     ``diversity`` is :func:`diversity` of the generated poses, ``diversity_true`` that of the true ones and
     ``expressiveness`` their ratio (:func:`expressiveness`).
     """
@@ -577,5 +593,6 @@ def evaluate_poses(
                 f"{pred_w.shape[:2]}; got {pred_labels.shape} and {true_labels.shape}"
             )
         metrics["f1"] = f1_clusters(pred_labels.reshape(-1), true_labels.reshape(-1))
+        metrics["f1_constant"] = f1_constant(true_labels.reshape(-1))
     metrics.update(diversity=expr["generated"], diversity_true=expr["true"], expressiveness=expr["ratio"])
     return metrics

@@ -238,6 +238,20 @@ def test_f1_is_weighted_by_true_support() -> None:
     assert M.f1_clusters(np.array([0, 0, 1, 1]), np.array([0, 0, 0, 1])) == pytest.approx(expected)
 
 
+def test_f1_of_a_generator_stuck_in_one_cluster_is_a_constant_of_the_test_set() -> None:
+    # Why F1 was 0.5219 in every lec_cosmic run of the first regime: all generated frames in the
+    # majority cluster give s * 2s / (1 + s) whatever the generator did; f1_constant is that floor.
+    rng = np.random.default_rng(4)
+    true = rng.choice(5, size=2000, p=[0.66, 0.1, 0.1, 0.08, 0.06])
+    stuck = np.zeros_like(true)
+    s = np.mean(true == 0)
+    assert M.f1_clusters(stuck, true) == pytest.approx(s * 2 * s / (1 + s))
+    assert M.f1_constant(true) == pytest.approx(M.f1_clusters(stuck, true))
+    assert M.f1_constant(true) == pytest.approx(M.f1_constant(rng.permutation(true)))
+    moving = np.where(rng.random(true.size) < 0.7, true, stuck)  # a generator that moves scores above it
+    assert M.f1_clusters(moving, true) > M.f1_constant(true) + 0.1
+
+
 # ------------------------------------------------------------------------------ diversity, expressiveness
 
 
@@ -429,8 +443,10 @@ def test_evaluate_poses_on_perfect_predictions() -> None:
     stats = anisotropic_stats()
     result = M.evaluate_poses(true, true.copy(), stats, clusterer_label_fn=lambda w: (w[..., 0] > 0) * 1)
     spread = M.diversity(true, stats)
+    labels = (true[..., 0] > 0).reshape(-1) * 1
     perfect = {"l1": 0.0, "fid": 0.0, "pck": 1.0, "w1_vel": 0.0, "w1_acc": 0.0, "f1": 1.0,
-               "diversity": spread, "diversity_true": spread, "expressiveness": 1.0}
+               "f1_constant": M.f1_constant(labels), "diversity": spread, "diversity_true": spread,
+               "expressiveness": 1.0}
     assert result == pytest.approx(perfect, abs=1e-8)
 
 

@@ -38,7 +38,7 @@ VARIANT_LABEL = {"ccnce": "CC-NCE", "none": "none (backbone)", "moco": "MoCo", "
 BASELINE_ORDER: tuple[str, ...] = ("mean_pose", "random_window", "nn_text", "nn_audio", "true_motion", "chance")
 BASELINE_LABEL = {"mean_pose": "baseline: mean pose", "random_window": "baseline: random real window",
                   "nn_text": "baseline: nearest text", "nn_audio": "baseline: nearest audio",
-                  "true_motion": "true motion (classifier bound)", "chance": "chance (majority class)"}
+                  "true_motion": "true motion (classifier bound)", "chance": "chance (one class throughout)"}
 RESULTS_ENV = "CCNCE_RESULTS_DIR"
 SYNTH_ENV = "CCNCE_SYNTH_DIR"
 
@@ -163,8 +163,9 @@ def collect_baselines(results: str | Path | None = None) -> pd.DataFrame:
     """One row per (speaker, baseline, seed) from ``<results>/<source>/<speaker>/baselines.json``
     (``ccnce baselines``), in the columns of :func:`collect_runs` with the baseline's name as ``variant``.
 
-    The gesture classifier's bound on true motion and the majority-class rate become rows ``true_motion``
-    and ``chance`` holding only ``gesture_acc``.
+    The gesture classifier's bound on true motion becomes a row ``true_motion`` (``gesture_acc`` only), and
+    the floors of always predicting one class a row ``chance`` (``gesture_acc``: the majority-class rate;
+    ``f1``: :func:`ccnce.metrics.f1_constant`).
     """
     root = Path(results) if results is not None else results_dir()
     rows = []
@@ -177,10 +178,12 @@ def collect_baselines(results: str | Path | None = None) -> pd.DataFrame:
                              "seed": int(metrics.get("seed", 0)),
                              **{k: _float(metrics.get(k)) for k in METRICS if k in metrics}})
         first = record["baselines"]["mean_pose"][0]
-        for name, key in (("true_motion", "gesture_acc_true"), ("chance", "gesture_acc_chance")):
-            if key in first:
-                rows.append({"data_source": source, "speaker": speaker, "variant": name, "seed": 0,
-                             "gesture_acc": _float(first[key])})
+        references = {"true_motion": {"gesture_acc": "gesture_acc_true"},
+                      "chance": {"gesture_acc": "gesture_acc_chance", "f1": "f1_constant"}}
+        for name, keys in references.items():
+            values = {metric: _float(first[key]) for metric, key in keys.items() if key in first}
+            if values:
+                rows.append({"data_source": source, "speaker": speaker, "variant": name, "seed": 0, **values})
     df = pd.DataFrame(rows, columns=["data_source", "speaker", "variant", "seed", *METRICS])
     return df.astype({k: float for k in METRICS})
 
