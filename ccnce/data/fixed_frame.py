@@ -7,8 +7,9 @@ fixed-length bytes) and ``block<i>_values``: a plain array for a numeric block, 
 unpickles that row with :func:`pickle.loads`, so a crafted interval file runs code when it is read.
 
 Here the row goes through :class:`SafeUnpickler`, which admits only what a pickled numpy array needs
-(``numpy.ndarray`` as the class to rebuild, ``numpy.dtype``, and numpy's ``_reconstruct`` and
-``scalar`` reconstructors, under their numpy 1 and numpy 2 module names); the decoded cells must then be
+(``numpy.ndarray`` as the class to rebuild, ``numpy.dtype``, numpy's ``_reconstruct`` and ``scalar``
+reconstructors under their numpy 1 and numpy 2 module names, and ``_codecs.encode`` of latin-1 text,
+which is how pickle protocol 2 writes bytes); the decoded cells must then be
 str, bytes, numbers or None. Anything else raises :class:`RefusedPickle` before it can be called.
 Blocks of columns the caller does not ask for are not decoded at all (the reader asks for the frame
 numbers only, so ``Word`` is never unpickled while building the cache).
@@ -74,7 +75,14 @@ def _scalar(dtype: object, data: object) -> np.generic:
     return _SCALAR(dtype, data)
 
 
-_ADMITTED = {("numpy", "ndarray"): _NDARRAY, ("numpy", "dtype"): _dtype,
+def _latin1(text: object, encoding: object = "latin1") -> bytes:
+    """Protocol 2 pickles bytes as ``_codecs.encode(text, "latin1")`` (numpy's dtype code among them)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise RefusedPickle("_codecs.encode of anything but latin-1 text")
+    return text.encode("latin1")
+
+
+_ADMITTED = {("numpy", "ndarray"): _NDARRAY, ("numpy", "dtype"): _dtype, ("_codecs", "encode"): _latin1,
              **{(m, "_reconstruct"): _reconstruct for m in _NUMPY_MODULES},
              **{(m, "scalar"): _scalar for m in _NUMPY_MODULES}}
 
