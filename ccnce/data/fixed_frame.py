@@ -100,16 +100,26 @@ class SafeUnpickler(pickle.Unpickler):
         raise RefusedPickle("persistent id")
 
 
-def safe_loads(data: bytes) -> object:
-    """Unpickle ``data`` with :class:`SafeUnpickler`; raises :class:`FrameError` on anything else."""
+def safe_loads(data: bytes) -> np.ndarray:
+    """Unpickle a numpy array of str, bytes, numbers or None from ``data`` with :class:`SafeUnpickler`.
+
+    Raises :class:`RefusedPickle` for any other object, :class:`FrameError` for a corrupt pickle.
+    """
     try:
-        return SafeUnpickler(io.BytesIO(data)).load()
+        value = SafeUnpickler(io.BytesIO(data)).load()
     except RefusedPickle:
         raise
     # A malformed pickle can fail in any of the unpickler's opcodes, each with its own exception
     # (EOFError, UnpicklingError, ValueError, TypeError, IndexError, MemoryError, ...): all mean "corrupt".
     except Exception as e:  # noqa: BLE001
         raise FrameError(f"corrupt pickled block ({type(e).__name__}: {' '.join(str(e).split())[:200]})") from e
+    if type(value) is not np.ndarray:
+        raise RefusedPickle(_type_name(value))
+    if value.dtype == object:
+        for cell in value.flat:
+            if not isinstance(cell, _CELL_TYPES):
+                raise RefusedPickle(_type_name(cell))
+    return value
 
 
 def _type_name(x: object) -> str:
@@ -137,14 +147,7 @@ def _unpickle_block(node: h5py.Dataset, key: str) -> np.ndarray:
     """The object array pickled in the single row of a PyTables VLArray with an object atom."""
     if _attr(node, "PSEUDOATOM") != "object" or h5py.check_vlen_dtype(node.dtype) != np.uint8 or node.shape != (1,):
         raise FrameError(f"{key} is a variable-length array but not one pickled object")
-    value = safe_loads(node[0].tobytes())
-    if type(value) is not np.ndarray:
-        raise RefusedPickle(_type_name(value))
-    if value.dtype == object:
-        for cell in value.flat:
-            if not isinstance(cell, _CELL_TYPES):
-                raise RefusedPickle(_type_name(cell))
-    return value
+    return safe_loads(node[0].tobytes())
 
 
 def _block_values(group: h5py.Group, i: int) -> np.ndarray:
