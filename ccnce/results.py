@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ccnce.config import Config
+from ccnce.errors import CcnceError
 
 
 def run_dir(cfg: Config, data_source: str) -> Path:
@@ -74,3 +76,26 @@ def is_complete(directory: Path, cfg: Config, data_fingerprint: str | None = Non
         return read_json(metrics).get("config_hash") == cfg.hash(data_fingerprint)
     except (OSError, json.JSONDecodeError):
         return False
+
+
+def read_run_config(directory: Path) -> Config:
+    """The :class:`Config` recorded in a run folder's ``config.json``: every field, none assumed.
+
+    A field missing from the file is named rather than taken from a profile default (that would evaluate
+    another run than the one recorded); unreadable JSON or invalid values are one-line errors too.
+    """
+    path = Path(directory) / "config.json"
+    try:
+        recorded = read_json(path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CcnceError(f"{path}: not readable JSON ({' '.join(str(e).split())})") from None
+    if not isinstance(recorded, dict):
+        raise CcnceError(f"{path}: expected a JSON object of config fields, got {type(recorded).__name__}")
+    recorded.pop("config_hash", None)
+    missing = [f.name for f in dataclasses.fields(Config) if f.name not in recorded]
+    if missing:
+        raise CcnceError(f"{path}: missing field(s) {', '.join(missing)}; re-run the training to rewrite it")
+    try:
+        return Config.from_dict(recorded)
+    except CcnceError as e:
+        raise CcnceError(f"{path}: {e}") from None

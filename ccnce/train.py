@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ccnce import checkpoint as ckpt
 from ccnce import evaluate as ev
 from ccnce import gesture_accuracy
 from ccnce import provenance
@@ -29,7 +30,7 @@ from ccnce.losses import build_contrastive
 from ccnce.losses.objective import build_optimizers, train_step
 from ccnce.models.discriminator import build_discriminator
 from ccnce.models.generator import build_generator
-from ccnce.results import is_complete, read_json, run_dir, write_json, write_text
+from ccnce.results import is_complete, read_json, read_run_config, run_dir, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +92,9 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
     start_epoch = 0
     checkpoint = out / CHECKPOINT
     if checkpoint.exists() and not force:
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        state = ckpt.load(checkpoint, device)
         if state["config_hash"] == config_hash:
-            for name, obj in stateful.items():
-                obj.load_state_dict(state[name], **({"strict": False} if name == "G" else {}))
-            history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
-            _set_rng_state(state["rng"])
+            history, best, start_epoch = ckpt.restore(checkpoint, state, stateful)
             log.info("resuming %s from epoch %d", out, start_epoch)
         else:
             log.warning("checkpoint %s has another config hash; starting over", checkpoint)
@@ -188,14 +186,12 @@ def evaluate_dir(directory: str | Path, progress: bool = True, write: bool = Fal
     directory = Path(directory)
     if not (directory / "config.json").exists() or not (directory / CHECKPOINT).exists():
         raise CcnceError(f"{directory}: not a run folder with a checkpoint (needs config.json and {CHECKPOINT})")
-    recorded = read_json(directory / "config.json")
-    recorded.pop("config_hash", None)
-    cfg = Config.from_dict(recorded)
+    cfg = read_run_config(directory)
+    state = ckpt.load(directory / CHECKPOINT, cfg.device)
     source = resolve_data(cfg.data_root, progress=progress)
     data, test_full = _load_data(cfg, source.root, progress)
-    state = torch.load(directory / CHECKPOINT, map_location=cfg.device, weights_only=False)
     G = build_generator(cfg).to(cfg.device)
-    G.load_state_dict(state["best"]["G"] if state["best"]["G"] is not None else state["G"], strict=False)
+    ckpt.load_generator(directory / CHECKPOINT, state, G)
     evaluation = ev.evaluate_run(G, data, test_full, cfg, torch.device(cfg.device))
     if write and (directory / "metrics.json").exists():
         for name, arrays in evaluation.samples.items():
@@ -228,21 +224,7 @@ def _trained_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
             if k not in frozen and k.rsplit(".", 1)[0] not in frozen_modules}
 
 
-def _rng_state() -> dict[str, Any]:
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-
-
 def _save_checkpoint(path: Path, stateful: dict[str, Any], config_hash: str, epoch: int,
                      history: list[dict[str, Any]], best: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {name: _trained_state(obj) if name == "G" else obj.state_dict() for name, obj in stateful.items()}
-    state.update(config_hash=config_hash, epoch=epoch, history=history, best=best, rng=_rng_state())
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    states = {name: _trained_state(obj) if name == "G" else obj.state_dict() for name, obj in stateful.items()}
+    ckpt.save(path, states, config_hash, epoch, history, best)

@@ -16,11 +16,11 @@ from ccnce.data.pats import (
     IntervalError,
     PatsRoot,
     exploded_frames,
-    meta_frames,
     read_interval,
     read_meta,
     read_missing_intervals,
 )
+from ccnce.data.fixed_frame import read_frame
 from pats_fixture import delete_key, explode_frames, make_pats_root, read_key, replace_key, set_missing
 
 POSE, AUDIO = "pose/normalize", "audio/log_mel_400"
@@ -125,25 +125,24 @@ def _write_meta(path, meta, mode="w"):
 
 
 @pytest.mark.parametrize("start_dtype", ["float64", "int64"])
-def test_meta_frames_read_with_h5py_equal_pandas(tmp_path, start_dtype):
+def test_meta_decoded_without_pandas_equals_pandas(tmp_path, start_dtype):
     meta = pd.DataFrame({"Word": ["a", "b", "", "c"], "start_frame": np.array([0, 3, 5, 5], dtype=start_dtype),
                          "end_frame": [3.0, 5.0, 5.0, 9.0]})
     path = tmp_path / "meta.h5"
     _write_meta(path, meta)
+    pd.testing.assert_frame_equal(read_meta(path), pd.read_hdf(path, "text/meta"))
     with h5py.File(path, "r") as f:
-        start, end = meta_frames(f["text/meta"])
-    np.testing.assert_array_equal(start, read_meta(path)["start_frame"].to_numpy(dtype=float))
-    np.testing.assert_array_equal(end, [3.0, 5.0, 5.0, 9.0])
+        frames = read_frame(f["text/meta"], ["end_frame", "start_frame"])
+    assert list(frames.columns) == ["end_frame", "start_frame"]
+    np.testing.assert_array_equal(frames["end_frame"], [3.0, 5.0, 5.0, 9.0])
 
 
-def test_meta_in_another_layout_goes_through_pandas(tmp_path):
+def test_meta_frames_stored_as_strings_are_non_numeric(tmp_path):
     odd = pd.DataFrame({"Word": ["a"], "start_frame": ["0"], "end_frame": ["x"]})  # frames as strings
     fx = make_pats_root(tmp_path, n_intervals={"train": 1})
     path = fx.path("lec_cosmic", fx.ids()[0])
     delete_key(path, "text/meta")
     _write_meta(path, odd, mode="a")
-    with h5py.File(path, "r") as f:
-        assert meta_frames(f["text/meta"]) is None
     with pytest.raises(IntervalError, match="text/meta.*non-numeric") as e:
         read_interval(path, POSE, AUDIO)
     assert e.value.category == "bad text/meta"

@@ -7,15 +7,21 @@ content with every PATS key; ``quick``: 20) in a temporary folder, then measures
 - opening a built cache (the cost of every later run);
 - windows/s of one training epoch through :func:`~ccnce.data.dataset.make_loader` (batch 32, shuffled),
   right after opening and again warm, and through a plain per-window DataLoader with ``collate_windows``;
-- windows/s without a cache: reading and windowing the training interval files every epoch.
+- windows/s without a cache: reading and windowing the training interval files every epoch;
+- the price of reading ``text/meta`` safely (:mod:`ccnce.data.fixed_frame`, no pickle executed) against
+  ``pd.read_hdf`` (which unpickles): the cache build with each (best of two, alternated, into fresh
+  folders), and decoding the whole frame, words included, of every file (best of three, alternated).
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -23,7 +29,8 @@ from torch.utils.data import DataLoader
 
 from ccnce.config import Config
 from ccnce.data.dataset import collate_windows, load_speaker, make_loader
-from ccnce.data.pats import PatsRoot, write_index, write_interval
+from ccnce.data import pats as pats_module
+from ccnce.data.pats import PatsRoot, read_meta, write_index, write_interval
 from ccnce.data.windows import interval_windows
 
 SPEAKER = "lec_cosmic"
@@ -63,6 +70,37 @@ def write_bench_root(root: Path, n_intervals: int, seed: int = 0) -> None:
     write_index(root, rows)
 
 
+def _pandas_meta(path: Path, group: Any, columns: Any = None) -> pd.DataFrame:
+    """``text/meta`` as the original PATS loader reads it: ``pd.read_hdf``, which unpickles (unsafe)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        meta = pd.read_hdf(path, key="text/meta")
+    return meta if columns is None else meta[list(columns)]
+
+
+def _meta_costs(cfg: Config, root: Path, tmp: Path) -> dict[str, float]:
+    """Cache build and whole-frame decoding, safe reader vs ``pd.read_hdf``, alternated in one run."""
+    build = {"safe": [], "pandas": []}
+    for k in range(2):
+        for name in ("safe", "pandas"):
+            with mock.patch.object(pats_module, "_meta", _pandas_meta) if name == "pandas" else contextlib.nullcontext():
+                t = time.perf_counter()
+                load_speaker(cfg, root, progress=False, cache_dir=tmp / f"cache-{name}-{k}")
+                build[name].append(time.perf_counter() - t)
+    files = sorted((root / "processed" / SPEAKER).glob("*.h5"))
+    decode = {"safe": [], "pandas": []}
+    for _ in range(3):
+        for name, read in (("safe", read_meta), ("pandas", lambda p: _pandas_meta(p, None))):
+            t = time.perf_counter()
+            for path in files:
+                read(path)
+            decode[name].append((time.perf_counter() - t) / len(files))
+    return {"meta_build_safe_s": min(build["safe"]), "meta_build_pandas_s": min(build["pandas"]),
+            "meta_build_safe_vs_pandas": min(build["safe"]) / min(build["pandas"]),
+            "meta_decode_safe_ms": 1000 * min(decode["safe"]), "meta_decode_pandas_ms": 1000 * min(decode["pandas"]),
+            "meta_decode_safe_vs_pandas": min(decode["safe"]) / min(decode["pandas"])}
+
+
 def _epoch(loader: Any) -> tuple[int, float]:
     t = time.perf_counter()
     n = sum(len(batch["index"]) for batch in loader)
@@ -98,7 +136,8 @@ def run(quick: bool = False) -> dict[str, Any]:
             n_raw += len(interval_windows(interval, cfg.window, cfg.hop, cfg.audio_key, cfg.audio_alignment))
         raw_s = time.perf_counter() - t
         cache_mb = sum(p.stat().st_size for p in data.cache_dir.rglob("*") if p.is_file()) / 2**20
-    return {
+        meta = _meta_costs(cfg, root, Path(tmp))
+    return {**meta,
         "intervals": n_intervals, "windows": n_windows, "train_windows": n, "fixture_write_s": write_s,
         "build_s": build_s, "build_intervals_per_s": n_intervals / build_s, "open_s": open_s, "cache_mb": cache_mb,
         "first_epoch_windows_per_s": n / first_s, "warm_epoch_windows_per_s": n / warm_s,
@@ -118,6 +157,12 @@ def format_result(r: dict[str, Any]) -> str:
         ("no cache (h5 each epoch)", f"{r['no_cache_windows_per_s']:,.0f} windows/s"),
         ("ratio cached / no cache", f"{r['cached_vs_no_cache']:.0f}x"),
         ("ratio batched / per-window", f"{r['batched_vs_per_item']:.1f}x"),
+        ("build, safe text/meta", f"{r['meta_build_safe_s']:.2f} s (ccnce.data.fixed_frame; best of 2)"),
+        ("build, pd.read_hdf text/meta", f"{r['meta_build_pandas_s']:.2f} s (unpickles; best of 2)"),
+        ("ratio safe / pd.read_hdf build", f"{r['meta_build_safe_vs_pandas']:.2f}x"),
+        ("text/meta with words, safe", f"{r['meta_decode_safe_ms']:.2f} ms/file"),
+        ("text/meta with words, pandas", f"{r['meta_decode_pandas_ms']:.2f} ms/file"),
+        ("ratio safe / pd.read_hdf decode", f"{r['meta_decode_safe_vs_pandas']:.2f}x"),
     ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

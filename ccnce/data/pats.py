@@ -4,7 +4,8 @@
 maps (speaker, split) to interval ids and file paths. :func:`read_interval` reads one interval file and
 validates it into an :class:`Interval` that is safe to cut into windows: the lengths of all modalities
 agree (small mismatches are trimmed to the common duration, large ones rejected), values are finite,
-``text/meta`` is consistent, and pose frames that explode (the ``pose/normalize`` shoulder collapse) are
+``text/meta`` is consistent (decoded by :mod:`ccnce.data.fixed_frame`, which refuses any pickled object
+but words: a crafted file runs no code), and pose frames that explode (the ``pose/normalize`` shoulder collapse) are
 flagged. Anything unusable raises :class:`IntervalError` (a :class:`~ccnce.errors.DataError`) whose
 message names the file and, where there is one, the key; the caller decides to skip or to fail.
 
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ccnce.data import align
+from ccnce.data.fixed_frame import FrameError, RefusedPickle, read_frame
 from ccnce.data.skeleton import to_kept
 from ccnce.errors import DataError
 
@@ -180,55 +182,35 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
-def read_meta(path: str | Path) -> pd.DataFrame:
-    """``text/meta`` (pandas fixed format) with columns Word, start_frame, end_frame."""
+def _meta(path: Path, group: h5py.HLObject, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """``text/meta`` decoded by :mod:`ccnce.data.fixed_frame` (no pickle is executed)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            meta = pd.read_hdf(path, key="text/meta")
+        return read_frame(group, columns)
+    except RefusedPickle as e:
+        raise IntervalError(f"{path}: text/meta: {e}", "refused pickle") from e
+    except FrameError as e:
+        raise IntervalError(f"{path}: key 'text/meta': {e}", "bad text/meta") from e
+
+
+def read_meta(path: str | Path) -> pd.DataFrame:
+    """``text/meta`` with columns Word, start_frame, end_frame (a pickled object other than words is refused)."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            if "text/meta" not in f:
+                raise IntervalError(f"{path}: missing key 'text/meta'", "missing key")
+            return _meta(path, f["text/meta"], META_COLUMNS)
+    except IntervalError:
+        raise
     except _READ_ERRORS as e:
         raise IntervalError(f"{path}: cannot read key 'text/meta' ({_one_line(e)})", "unreadable") from e
-    if not isinstance(meta, pd.DataFrame) or any(c not in meta.columns for c in META_COLUMNS):
-        raise IntervalError(f"{path}: key 'text/meta' lacks columns {', '.join(META_COLUMNS)}", "bad text/meta")
-    return meta
-
-
-def meta_frames(group: h5py.Group) -> tuple[np.ndarray, np.ndarray] | None:
-    """``start_frame`` and ``end_frame`` of a pandas fixed-format ``text/meta`` group, read with h5py.
-
-    ``pd.read_hdf`` spends ~20 ms per file unpickling the ``Word`` column, which the windows never use
-    (on all of PATS that is half an hour). The fixed format stores each dtype block as ``block<i>_items``
-    (column names) and ``block<i>_values`` ((rows, columns) when its ``transposed`` attribute is set).
-    Returns None when the layout is not that (the caller then reads through pandas).
-    """
-    try:
-        n_rows = len(group["axis1"])
-        columns: dict[str, np.ndarray] = {}
-        for i in range(int(group.attrs["nblocks"])):
-            items = [x.decode() if isinstance(x, bytes) else str(x) for x in group[f"block{i}_items"][()]]
-            wanted = [c for c in ("start_frame", "end_frame") if c in items]
-            if not wanted:
-                continue
-            values = group[f"block{i}_values"]
-            if values.dtype.kind not in "fiu" or values.ndim != 2:
-                return None
-            v = values[()] if values.attrs.get("transposed", 0) else values[()].T
-            if v.shape != (n_rows, len(items)):
-                return None
-            for c in wanted:
-                columns[c] = v[:, items.index(c)].astype(np.float64)
-    except (KeyError, ValueError, TypeError, OSError):
-        return None
-    if len(columns) != 2:
-        return None
-    return columns["start_frame"], columns["end_frame"]
 
 
 def read_interval(path: str | Path, pose_key: str, audio_key: str) -> Interval:
     """Read and validate one interval file for ``pose_key`` and ``audio_key``.
 
     Raises :class:`IntervalError` (category: ``absent``, ``unreadable``, ``missing key``, ``bad shape``,
-    ``non-finite``, ``length mismatch``, ``bad text/meta``) with a message naming the file and key.
+    ``non-finite``, ``length mismatch``, ``bad text/meta``, ``refused pickle``) with a message naming the file and key.
     """
     path = Path(path)
     if not path.is_file():
@@ -248,16 +230,15 @@ def read_interval(path: str | Path, pose_key: str, audio_key: str) -> Interval:
                     except _READ_ERRORS as e:
                         raise IntervalError(f"{path}: cannot read key {key!r} ({_one_line(e)})",
                                             "unreadable") from e
-            frames = meta_frames(f["text/meta"]) if isinstance(f["text/meta"], h5py.Group) else None
+            # The frame numbers only: the pickled Word block is not even decoded.
+            meta = _meta(path, f["text/meta"], ("start_frame", "end_frame"))
     except IntervalError:
         raise
     except _READ_ERRORS as e:
         raise IntervalError(f"{path}: not a readable HDF5 file (corrupt, truncated or another format: "
                             f"{_one_line(e)})", "unreadable") from e
-    if frames is None:
-        meta = read_meta(path)
-        frames = (pd.to_numeric(meta["start_frame"], errors="coerce").to_numpy(dtype=np.float64),
-                  pd.to_numeric(meta["end_frame"], errors="coerce").to_numpy(dtype=np.float64))
+    frames = (pd.to_numeric(meta["start_frame"], errors="coerce").to_numpy(dtype=np.float64),
+              pd.to_numeric(meta["end_frame"], errors="coerce").to_numpy(dtype=np.float64))
     return validate_interval(path, arrays, frames, pose_key, audio_key)
 
 
