@@ -57,11 +57,13 @@ def test_collect_runs_skips_runs_in_progress_and_unreadable_metrics(tmp_path):
 
 def test_coverage_counts_the_expected_grid(runs):
     cov = report.coverage(runs, "synthetic")
-    assert (cov.found, cov.expected) == (56, 60) and set(cov.missing) == set(MISSING_RUNS)
+    unrun = {(s, v, k) for s in SPEAKERS for v in report.VARIANT_ORDER for k in (3, 4)}  # the fixture has seeds 0-2
+    assert (cov.found, cov.expected) == (56, 100) and set(cov.missing) == set(MISSING_RUNS) | unrun
     text = cov.statement()
-    assert "56 of the 60 expected runs" in text and "colbert/patchnce (seed 0, 1, 2)" in text
+    assert "56 of the 100 expected runs" in text and "Seed(s) 3, 4 have not been run yet" in text
+    assert "Also missing: " in text and "colbert/patchnce (seed 0, 1, 2)" in text
     assert "bee/moco (seed 2)" in text and "All were made with the `fixture` profile." in text
-    assert "0 of the 60" in report.coverage(runs, "pats").statement()
+    assert "0 of the 100" in report.coverage(runs, "pats").statement()
 
 
 # ----------------------------------------------------------------------------------------- tables
@@ -208,6 +210,29 @@ def test_grounding_table_shows_both_knn_measures_with_their_chance(fx, runs):
     assert math.isnan(report.chance_level(runs, "pats", "knn_probe"))
 
 
+def test_baseline_rows_sit_under_the_variants_and_are_never_best(tmp_path, runs):
+    for speaker, shift in (("maher", 0.0), ("bee", 0.2)):
+        record = {"baselines": {
+            "mean_pose": [{"seed": 0, "l1": 0.01 + shift, "f1": 0.3, "f1_constant": 0.25, "gesture_acc": 0.1,
+                           "gesture_acc_true": 0.9, "gesture_acc_chance": 0.3}],
+            "random_window": [{"seed": 0, "l1": 0.8 + shift, "gesture_acc": 0.2},
+                              {"seed": 1, "l1": 0.9 + shift, "gesture_acc": 0.25}]}}
+        path = tmp_path / "synthetic" / speaker / "baselines.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(record))
+    baselines = report.collect_baselines(tmp_path)
+    assert set(baselines["variant"]) == {"mean_pose", "random_window", "true_motion", "chance"}
+    table = report.metric_table(runs, "l1", "synthetic", baselines)
+    assert list(table.index) == [*report.VARIANT_ORDER, "mean_pose", "random_window"]  # no l1 for the bounds
+    assert table.loc["mean_pose", "maher"] == "0.010 (1)" and table.loc["random_window", "bee"] == "1.050 ± 0.071 (2)"
+    assert not table.attrs["best"].loc[["mean_pose", "random_window"]].any().any()  # lowest L1, yet not best
+    acc = report.metric_table(runs, "gesture_acc", "synthetic", baselines)
+    assert acc.loc["true_motion", "maher"] == "0.900 (1)" and acc.loc["chance", "bee"] == "0.300 (1)"
+    f1 = report.metric_table(runs, "f1", "synthetic", baselines)
+    assert f1.loc["chance", "maher"] == "0.250 (1)"  # F1's floor: every frame in one cluster
+    assert "baseline: mean pose" in report.to_html(table)
+
+
 def test_regime_table_sets_each_arm_beside_its_default_run(fx, runs):
     arm_root = fx.root / report.REGIME_DIR / "paper_weight"
     make_results_tree(arm_root, speakers=("maher",), variants=("none",), seeds=(0,))
@@ -330,5 +355,6 @@ def test_coverage_warns_when_profiles_are_mixed(tmp_path):
 def test_coverage_names_seeds_that_were_not_run_at_all(tmp_path):
     make_results_tree(tmp_path, seeds=(0,))
     text = report.coverage(report.collect_runs(tmp_path), "synthetic").statement()
-    assert "20 of the 60" in text and "Seed(s) 1, 2 have not been run yet for any speaker or variant." in text
+    assert "20 of the 100" in text and "Seed(s) 1, 2, 3, 4 have not been run yet for any speaker or variant." in text
+    assert "missing:" not in text.lower()
     assert "None of them" not in text

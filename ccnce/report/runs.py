@@ -246,14 +246,15 @@ class Coverage:
             cells_per_seed = len(SPEAKERS) * len(VARIANT_ORDER)
             unrun = [k for k in SEEDS if sum(seed == k for *_, seed in self.missing) == cells_per_seed]
             if self.found == 0:
-                text += " None of them has been run yet."
-            elif unrun and all(set(seeds) <= set(unrun) for seeds in by_cell.values()):
+                return text + " None of them has been run yet."
+            if unrun:
                 text += f" Seed(s) {', '.join(map(str, unrun))} have not been run yet for any speaker or variant."
-            else:
-                cells = [f"{s}/{v} (seed {', '.join(map(str, seeds))})" for (s, v), seeds in by_cell.items()]
+            partly = {cell: [k for k in seeds if k not in unrun] for cell, seeds in by_cell.items()}
+            cells = [f"{s}/{v} (seed {', '.join(map(str, seeds))})" for (s, v), seeds in partly.items() if seeds]
+            if cells:
                 shown = cells[:12]
                 more = f" and {len(cells) - len(shown)} more" if len(cells) > len(shown) else ""
-                text += " Missing: " + "; ".join(shown) + more + "."
+                text += (" Also missing: " if unrun else " Missing: ") + "; ".join(shown) + more + "."
         return text
 
 
