@@ -6,6 +6,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -231,6 +232,26 @@ def test_baseline_rows_sit_under_the_variants_and_are_never_best(tmp_path, runs)
     f1 = report.metric_table(runs, "f1", "synthetic", baselines)
     assert f1.loc["chance", "maher"] == "0.250 (1)"  # F1's floor: every frame in one cluster
     assert "baseline: mean pose" in report.to_html(table)
+
+
+def test_backbone_targets_compare_the_backbone_with_its_baselines(runs):
+    rows = []
+    for speaker in SPEAKERS:
+        none = runs[(runs.speaker == speaker) & (runs.variant == "none")]
+        rows += [dict(data_source="synthetic", speaker=speaker, variant="mean_pose", seed=0, l1=none["l1"].mean() / 0.8),
+                 dict(data_source="synthetic", speaker=speaker, variant="random_window", seed=0, fid=1.0),
+                 dict(data_source="synthetic", speaker=speaker, variant="chance", seed=0, gesture_acc=0.2),
+                 dict(data_source="synthetic", speaker=speaker, variant="true_motion", seed=0, gesture_acc=0.9)]
+    baselines = pd.DataFrame(rows)
+    for metric in report.METRICS:
+        baselines[metric] = baselines.get(metric, np.nan)
+    numbers = report.backbone_targets(runs, baselines, "synthetic").attrs["numbers"]
+    l1 = numbers.loc["L1 ≤ 0.85 × mean pose"]
+    assert l1["value"] == pytest.approx(0.8 * l1["threshold"] / 0.85) and l1["met"] is True
+    assert numbers.loc["FID ≤ 2 × random real window", "threshold"] == pytest.approx(2.0)
+    assert numbers.loc["FID ≤ 2 × random real window", "met"] is False  # the fixture's FIDs are far above 2
+    acc = numbers.loc["gesture accuracy ≥ halfway from chance to true motion"]
+    assert acc["threshold"] == pytest.approx(0.55) and acc["met"] is None  # the fixture runs have no gesture_acc
 
 
 def test_regime_table_sets_each_arm_beside_its_default_run(fx, runs):

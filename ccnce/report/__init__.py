@@ -42,7 +42,7 @@ from ccnce.report.runs import (BASELINE_LABEL, BASELINE_ORDER, DATA_SOURCES, DEF
                                RUN_COLUMNS, SEEDS, SOURCE_LABEL, SYNTH_ENV, VARIANT_LABEL, VARIANT_ORDER, Coverage,
                                MetricInfo, MissingResults, collect_baselines, collect_runs, coverage, find_run, pick_speaker_seed,
                                read_history, repo_root, results_dir, run_label, sources_to_show, synthetic_root)
-from ccnce.report.tables import (GLANCE_METRICS, PAPER_MEAN_RTOL, PAPER_TABLES, format_paired, glance_table, headline,
+from ccnce.report.tables import (GLANCE_METRICS, backbone_targets, PAPER_MEAN_RTOL, PAPER_TABLES, format_paired, glance_table, headline,
                                  load_paper_tables, metric_summary, metric_table, paired_comparisons, paired_summary,
                                  paper_gap_note, paper_mean_note, paper_table, side_by_side, table_caption, to_html)
 from ccnce.report.trust import best_note, csv_download, stale_banner
@@ -54,7 +54,7 @@ __all__ = [
     "BASELINE_LABEL", "BASELINE_ORDER", "MissingResults", "collect_baselines", "collect_runs", "coverage", "find_run", "pick_speaker_seed", "read_history", "repo_root",
     "results_dir", "run_label", "sources_to_show", "synthetic_root",
     # tables
-    "GLANCE_METRICS", "PAPER_MEAN_RTOL", "PAPER_TABLES", "format_paired", "glance_table", "headline", "load_paper_tables", "metric_summary", "metric_table",
+    "GLANCE_METRICS", "backbone_targets", "PAPER_MEAN_RTOL", "PAPER_TABLES", "format_paired", "glance_table", "headline", "load_paper_tables", "metric_summary", "metric_table",
     "paired_comparisons", "paired_summary", "paper_gap_note", "paper_mean_note", "paper_table", "side_by_side",
     "table_caption", "to_html",
     # figures

@@ -419,3 +419,55 @@ def to_html(table: pd.DataFrame, caption: str | None = None) -> str:
         body = body.replace('class="dataframe ccnce-table">',
                             f'class="dataframe ccnce-table">\n  <caption>{html.escape(caption)}</caption>', 1)
     return body
+
+
+def backbone_targets(runs: pd.DataFrame, baselines: pd.DataFrame, data_source: str = "synthetic",
+                     variant: str = "none", warmup: int = 2, after: int = 3) -> pd.DataFrame:
+    """Does the backbone learn? The four targets it must meet before comparing variants on it means much.
+
+    Each on the mean over speakers of the per-speaker means (the tables' Mean column), baselines from
+    :func:`~ccnce.report.runs.collect_baselines`:
+
+    - L1 at most 0.85 × the mean pose's;
+    - FID at most 2 × a random real window's;
+    - gesture accuracy at least halfway from chance to the classifier's bound on true motion;
+    - dev L1 still improving well after the warm-up: the best epoch at least ``after`` epochs after the
+      ``warmup`` epochs, in most runs.
+
+    Rows: target; columns ``value``, ``threshold``, ``met`` as text (yes / no / — where numbers are
+    missing); ``attrs["numbers"]`` holds them as numbers (``met``: True / False / None).
+    """
+    def mean_of(name: str, metric: str) -> float:
+        both = pd.concat([runs, baselines], ignore_index=True) if baselines is not None else runs
+        summary = metric_summary(both, metric, data_source, rows=[name])
+        row = summary[(summary["column"] == MEAN)].iloc[0]
+        return float(row["mean"]) if row["n_speakers"] == len(SPEAKERS) else math.nan
+
+    l1, fid, acc = mean_of(variant, "l1"), mean_of(variant, "fid"), mean_of(variant, "gesture_acc")
+    chance, bound = mean_of("chance", "gesture_acc"), mean_of("true_motion", "gesture_acc")
+    own = runs[(runs["data_source"] == data_source) & (runs["variant"] == variant)]
+    best = own["best_epoch"].dropna().astype(float)
+    late = float(np.mean(best >= warmup + after)) if len(best) else math.nan
+    rows = [
+        ("L1 ≤ 0.85 × mean pose", l1, 0.85 * mean_of("mean_pose", "l1"), "lower"),
+        ("FID ≤ 2 × random real window", fid, 2 * mean_of("random_window", "fid"), "lower"),
+        ("gesture accuracy ≥ halfway from chance to true motion", acc, chance + (bound - chance) / 2, "higher"),
+        (f"share of runs whose best dev-L1 epoch is ≥ {warmup + after} (most: > 0.5)", late, 0.5, "above"),
+    ]
+    out = []
+    for target, value, threshold, kind in rows:
+        ok = None
+        if np.isfinite(value) and np.isfinite(threshold):
+            ok = bool(value <= threshold) if kind == "lower" else bool(value >= threshold if kind == "higher"
+                                                                        else value > threshold)
+        out.append({"target": target, "value": value, "threshold": threshold, "met": ok})
+    numbers = pd.DataFrame(out).set_index("target")
+    table = numbers.copy()
+    for col in ("value", "threshold"):
+        table[col] = numbers[col].map(lambda x: MISSING if not np.isfinite(x) else f"{x:.3f}")
+    table["met"] = numbers["met"].map(lambda x: MISSING if x is None else ("yes" if x else "no"))
+    table.attrs["numbers"] = numbers
+    table.attrs["caption"] = (f"The backbone ({VARIANT_LABEL.get(variant, variant)}) against the targets it must meet "
+                              f"({SOURCE_LABEL.get(data_source, data_source)}, test split; mean over the five "
+                              f"speakers of the per-speaker means over seeds; {len(best)} runs).")
+    return table
