@@ -561,14 +561,20 @@ class MiniBatchKMeans:
         self.centroids[moved] += (step * (sums / n.clamp(min=1)[:, None] - self.centroids))[moved]
 
     def _seed(self, x: Tensor) -> None:
+        """Greedy k-means++ (Arthur & Vassilvitskii 2007; ``2 + ln k`` candidates per centroid, the one that
+        lowers the potential most is kept, as scikit-learn does) on the first batch."""
         if x.shape[0] < self.k:
             raise ConfigError(f"kmeans_k={self.k} exceeds the batch size {x.shape[0]}: k-means++ seeds from one batch")
+        trials = 2 + int(math.log(self.k))
         chosen = [int(torch.randint(x.shape[0], (1,), generator=self.generator))]
         d2 = (x - x[chosen[0]]).pow(2).sum(1)
         for _ in range(self.k - 1):
             p = d2 / d2.sum() if float(d2.sum()) > 0 else torch.full_like(d2, 1 / len(d2))
-            chosen.append(int(torch.multinomial(p.cpu(), 1, generator=self.generator)))
-            d2 = torch.minimum(d2, (x - x[chosen[-1]]).pow(2).sum(1))
+            candidates = torch.multinomial(p.cpu(), trials, replacement=True, generator=self.generator).to(x.device)
+            new_d2 = torch.minimum(d2[None, :], torch.cdist(x[candidates], x).pow(2))  # (trials, B)
+            best = int(new_d2.sum(1).argmin())
+            chosen.append(int(candidates[best]))
+            d2 = new_d2[best]
         self.centroids = x[chosen].clone()
         self.counts = torch.zeros(self.k, dtype=x.dtype, device=x.device)
 
