@@ -191,3 +191,26 @@ def test_kmeans_needs_k():
         Config.from_profile("smoke", clusters="kmeans")
     with pytest.raises(ConfigError, match="batch size"):
         MiniBatchKMeans(20, torch.Generator()).update(torch.randn(4, 8))
+
+
+@pytest.mark.parametrize("options", [{"clusters": "oracle"}, {"clusters": "kmeans", "kmeans_k": 4},
+                                     {"similarity": "shift", "alg2": "max"}, {"alg2": "mean", "bank_reset": "never"},
+                                     {"ccnce_head": "window"}])
+def test_study_options_train(options):
+    from ccnce.losses.objective import build_optimizers, train_step
+    from ccnce.models.discriminator import build_discriminator
+
+    cfg = Config.from_profile("smoke", warmup_epochs=1, grad_norm_every=2, **options)
+    torch.manual_seed(0)
+    G = build_generator(cfg, text=ToyText(cfg.d_model))
+    D = build_discriminator(cfg)
+    term = build_contrastive(cfg, G)
+    opt_g, opt_d = build_optimizers(cfg, G, D, term)
+    g = torch.Generator().manual_seed(0)
+    protos = class_prototypes(4, g)
+    batches = [random_batch(16, g, prototypes=protos, noise=0.3) for _ in range(3)]
+    logs = [train_step(G, D, opt_g, opt_d, term, b, cfg, epoch=e, step=i)
+            for i, (e, b) in enumerate(zip((0, 1, 1), batches))]
+    assert "grad_rec" in logs[0] and "grad_rec" not in logs[1] and logs[2]["grad_contrastive"] > 0
+    assert math.isfinite(logs[2]["contrastive"]) and logs[2]["contrastive"] > 0
+    assert logs[2]["grad_rec"] > 0 and logs[0]["grad_contrastive"] == 0.0  # warm-up: no contrastive term
