@@ -490,8 +490,8 @@ class OnlineClustering:
         """``(S_global (n, C), S_batch (n, n))`` of ``alg2="mean"`` or ``"max"`` (class docstring)."""
         n, bank = batch_clusters.n, self.global_bank
         member = F_nn.one_hot(batch_clusters.assignment, n).T.to(S.dtype)  # (n, B)
+        weights = member / member.sum(dim=1, keepdim=True)
         if self.alg2 == "mean":
-            weights = member / member.sum(dim=1, keepdim=True)
             S_batch = weights @ S @ weights.T
         else:
             S_batch = S[reps][:, None, :].masked_fill(~member.bool()[None], -math.inf).amax(dim=2)
@@ -499,11 +499,17 @@ class OnlineClustering:
             return S_global, S_batch
         C, slots = bank.max_clusters, bank.slots
         mask = bank.member_mask().to(S.device)  # (C, slots)
+        if self.alg2 == "mean" and self.similarity_kind in ("dot", "cosine"):
+            # bilinear: the mean Sim over pairs is the dot product of the (normalised) windows' means
+            a, b = y_flat.float(), bank.y.float()
+            if self.similarity_kind == "cosine":
+                a, b = F_nn.normalize(a, dim=1), F_nn.normalize(b, dim=2)
+            stored_mean = (b * mask[..., None]).sum(dim=1) / mask.sum(dim=1).clamp(min=1)[:, None]
+            return (weights @ a) @ stored_mean.T, S_batch
         queries = y_flat if self.alg2 == "mean" else y_flat[reps]
         M = self.sim(queries, bank.y.flatten(0, 1)).view(-1, C, slots)
         if self.alg2 == "mean":
-            per_member = (M * mask).sum(dim=2) / mask.sum(dim=1).clamp(min=1)  # (B, C)
-            S_global = (member / member.sum(dim=1, keepdim=True)) @ per_member
+            S_global = weights @ ((M * mask).sum(dim=2) / mask.sum(dim=1).clamp(min=1))
         else:
             S_global = M.masked_fill(~mask, -math.inf).amax(dim=2)
         return S_global, S_batch

@@ -136,8 +136,9 @@ def replay(cfg: Config, batches: Batches, n_classes: int, clustering_epochs: int
         for batch in batches(epoch):
             y, index = batch["pose"], batch["index"].long()
             truth = dominant_gesture(batch["gesture"])
-            if int(index.max()) >= len(window_class):
-                window_class = torch.cat([window_class, window_class.new_full((int(index.max()) + 1 - len(window_class),), -1)])
+            grow = int(index.max()) + 1 - len(window_class)
+            if grow > 0:
+                window_class = torch.cat([window_class, window_class.new_full((grow,), -1)])
             window_class[index] = truth
             S = clustering.observe(y, epoch)
             if epoch < cfg.warmup_epochs:

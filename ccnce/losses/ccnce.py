@@ -27,7 +27,8 @@ Choices (stated in the book):
 - ``ccnce_head="window"`` (study option, a *decoupled head*): Eq. 7 on ``g(z)``, a window-level projection
   (:class:`WindowHead`) trained with the term, instead of on the decoder's per-frame input ``z``; keys
   are the stored encodings passed through the current ``g`` (no gradient).
-- ``clusters`` (study option): Algorithms 1–2 (``"paper"``) or a control, see :func:`ccnce.clustering.build_clustering`.
+- ``clusters`` (study option): Algorithms 1–2 (``"paper"``) or a control
+  (:func:`ccnce.clustering.build_clustering`).
 """
 
 from __future__ import annotations
