@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ccnce-installed
 DATA   ?= data/synthetic
 
-.PHONY: setup run data reproduce audit train sweep baselines regime bench book test clean-venv
+.PHONY: setup run data reproduce audit train sweep baselines regime study bench book test clean-venv
 
 # A virtual environment at .venv with torch 2.13.0 first (a local CPU wheel: any other torch pulls GBs of
 # CUDA), then the project and its pinned dependencies. Re-runs only when pyproject.toml changes.
@@ -54,6 +54,26 @@ regime: data
 		--set adv_weight_start=1.0 --set adv_weight_end=2.0 --results-dir results/studies/regime/paper_weight
 	$(BIN)/ccnce sweep --speakers lec_cosmic,maher --variants none --seeds 0 --profile cpu \
 		--set adv_weight_start=0.0 --set adv_weight_end=0.0 --results-dir results/studies/regime/no_adversarial
+
+# The CC-NCE study (issue 11): the clustering replay of every speaker, then each arm against `none` and the
+# paper's `ccnce` on the same seeds, with per-term gradient norms logged (not run by `make sweep`).
+# STUDY_BEST: the best non-oracle replay setting, chosen from `ccnce study clustering` (training windows only).
+STUDY_SPEAKERS ?= lec_cosmic,maher
+STUDY_SEEDS    ?= 0,1,2,3,4
+STUDY_BEST     ?= --set similarity=shift --set threshold_k=2.0
+STUDY_DIR      := results/studies/ccnce
+STUDY_SWEEP     = $(BIN)/ccnce sweep --speakers $(STUDY_SPEAKERS) --seeds $(STUDY_SEEDS) --profile cpu --set grad_norm_every=10
+study: data
+	mkdir -p $(STUDY_DIR)/replay
+	for s in maher bee lec_cosmic oliver colbert; do \
+		$(BIN)/ccnce study clustering --speaker $$s --data-root $(DATA) --json --quiet > $(STUDY_DIR)/replay/$$s.json || exit 1; done
+	$(STUDY_SWEEP) --variants ccnce,none --results-dir $(STUDY_DIR)/paper
+	$(STUDY_SWEEP) --variants ccnce --set clusters=oracle --results-dir $(STUDY_DIR)/oracle
+	$(STUDY_SWEEP) --variants ccnce --set clusters=kmeans --set kmeans_k=9 --results-dir $(STUDY_DIR)/kmeans
+	$(STUDY_SWEEP) --variants ccnce $(STUDY_BEST) --results-dir $(STUDY_DIR)/best_replay
+	$(STUDY_SWEEP) --variants ccnce --set ccnce_head=window --results-dir $(STUDY_DIR)/decoupled_head
+	$(STUDY_SWEEP) --variants ccnce --set threshold=original --set loss_form=original --set bank_encoding=full \
+		--results-dir $(STUDY_DIR)/original
 
 # Benchmarks for the book's Performance page.
 bench: setup

@@ -1,4 +1,5 @@
-"""The ``ccnce`` command: synth, inspect, separability, train, evaluate, reproduce, audit, sweep, bench.
+"""The ``ccnce`` command: synth, inspect, separability, train, evaluate, reproduce, audit, sweep, baselines,
+bench, study.
 
 Known errors (:class:`~ccnce.errors.CcnceError`) become one line on stderr and exit code 2; the
 compute lives in the package, this module only parses arguments and prints.
@@ -168,6 +169,18 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_study(args: argparse.Namespace) -> int:
+    from ccnce.study import format_study, study_clustering
+
+    result = study_clustering(args.speaker, data_root=args.data_root, profile=args.profile, seed=args.seed,
+                              progress=not args.quiet and not args.json, **_overrides(args.set))
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_study(result))
+    return 0
+
+
 # ---------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from ccnce.config import SPEAKERS
@@ -256,6 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke check)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("study", help="CC-NCE studies: replay the online clustering of a run without training")
+    p.add_argument("name", choices=("clustering",))
+    p.add_argument("--speaker", default="lec_cosmic")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", default="cpu", help="smoke | cpu | paper")
+    p.add_argument("--data-root", default=None, help="a synthetic PATS-layout root (default: the synthetic dataset)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a config field of every setting (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_study)
     return parser
 
 

@@ -45,19 +45,46 @@ def flatten_windows(y: Tensor) -> Tensor:
     return y.reshape(y.shape[0], -1)
 
 
-def similarity(a: Tensor, b: Tensor, kind: str = "dot") -> Tensor:
+def similarity(a: Tensor, b: Tensor, kind: str = "dot", frame_dim: int | None = None) -> Tensor:
     """``Sim`` between the rows of flattened windows ``a`` (n, d) and ``b`` (m, d) → (n, m).
 
     ``"dot"``: the paper's pairwise dot product. ``"cosine"``: the same on L2-normalised windows.
+    ``"shift"``: shift-tolerant cosine (needs ``frame_dim``, the values per frame), see :func:`shift_similarity`.
     """
-    if kind not in ("dot", "cosine"):
-        raise ConfigError(f"similarity={kind!r} is not valid; expected 'dot' or 'cosine'")
+    if kind not in ("dot", "cosine", "shift"):
+        raise ConfigError(f"similarity={kind!r} is not valid; expected 'dot', 'cosine' or 'shift'")
     # float32 even under mixed precision: threshold comparisons of 6,144-term sums need the mantissa
     with torch.autocast(a.device.type, enabled=False):
         a, b = a.float(), b.float()
+        if kind == "shift":
+            if frame_dim is None:
+                raise ValueError("similarity='shift' needs frame_dim (values per frame)")
+            return shift_similarity(a, b, frame_dim)
         if kind == "cosine":
             a, b = F_nn.normalize(a, dim=1), F_nn.normalize(b, dim=1)
         return a @ b.T
+
+
+#: Lags of the shift-tolerant Sim: every ``SHIFT_LAG_STEP`` frames up to a quarter of the window either way.
+SHIFT_LAG_STEP = 2
+
+
+def shift_similarity(a: Tensor, b: Tensor, frame_dim: int) -> Tensor:
+    """``max_ℓ cos(a[ℓ:], b[:T−ℓ])``: the cosine of the overlapping frames, maximised over time lags ℓ.
+
+    A gesture sits at a random offset inside a window; the frame-aligned product compares phase as
+    much as shape, this one does not (the paper's Limitations: clusters "in both the temporal and the
+    spatial dimension"). Lags ``−T/4 … T/4`` in steps of :data:`SHIFT_LAG_STEP`; symmetric, 1 on the diagonal.
+    """
+    T = a.shape[1] // frame_dim
+    A, B = a.reshape(a.shape[0], T, frame_dim), b.reshape(b.shape[0], T, frame_dim)
+    max_lag = T // 4
+    best = None
+    for lag in range(-max_lag, max_lag + 1, SHIFT_LAG_STEP):
+        x, w = (A[:, lag:], B[:, :T - lag]) if lag >= 0 else (A[:, :T + lag], B[:, -lag:])
+        s = F_nn.normalize(x.flatten(1), dim=1) @ F_nn.normalize(w.flatten(1), dim=1).T
+        best = s if best is None else torch.maximum(best, s)
+    return best
 
 
 def off_diagonal(S: Tensor) -> Tensor:
@@ -86,13 +113,14 @@ class ThresholdEstimator:
     ``"original"``: in the last warm-up epoch only, the mean similarity of every batch is recorded;
     ``mu_hat`` is their mean and ``sigma_hat`` their standard deviation (of *batch means*, hence much
     smaller than the pairwise one), then both stay frozen.
-    Without warm-up epochs, the first batch provides the initial statistics.
+    Without warm-up epochs, the first batch provides the initial statistics. ``k`` (study option,
+    ``threshold_k``): the threshold is ``mu_hat + k * sigma_hat`` (the paper: k = 1).
     """
 
-    def __init__(self, mode: str = "paper", momentum: float = 0.99, warmup_epochs: int = 2) -> None:
+    def __init__(self, mode: str = "paper", momentum: float = 0.99, warmup_epochs: int = 2, k: float = 1.0) -> None:
         if mode not in ("paper", "original"):
             raise ConfigError(f"threshold={mode!r} is not valid; expected 'paper' or 'original'")
-        self.mode, self.momentum, self.warmup_epochs = mode, momentum, warmup_epochs
+        self.mode, self.momentum, self.warmup_epochs, self.k = mode, momentum, warmup_epochs, k
         # Accumulated (in float64) during warm-up: count, sum and sum of squares of the observed values.
         self.count, self.total, self.total_sq = 0, 0.0, 0.0
         self.mean1: float | None = None  # running E[Sim] after warm-up
@@ -151,7 +179,7 @@ class ThresholdEstimator:
 
     @property
     def threshold(self) -> float:
-        return self.mu_hat + self.sigma_hat
+        return self.mu_hat + self.k * self.sigma_hat
 
     def _require(self) -> None:
         if not self.ready:
@@ -388,27 +416,46 @@ class ClusteringResult:
             "sigma_hat": estimator.sigma_hat,
             "frac_nonsingleton": float((sizes[self.batch_clusters.assignment] > 1).float().mean()),
             "batch_cluster_sizes": sizes,
-            "cluster_ids": bank.uid[self.rows],  # each sample's global cluster (stable id)
+            # each sample's global cluster (stable id); -1 for a window left out (clusters="oracle")
+            "cluster_ids": torch.where(self.rows >= 0, bank.uid[self.rows.clamp(min=0)], -1),
         }
 
 
 class OnlineClustering:
-    """Algorithms 1 and 2 over a run: threshold statistics, the global bank and the random choices."""
+    """Algorithms 1 and 2 over a run: threshold statistics, the global bank and the random choices.
 
-    def __init__(self, similarity_kind: str, estimator: ThresholdEstimator, bank: GlobalBank, seed: int) -> None:
-        self.similarity_kind = similarity_kind
+    ``alg2`` (study option) is what Algorithm 2 compares: ``"one"`` random member of the batch cluster with
+    one random stored member of every global cluster (the paper); ``"mean"``: the mean Sim over all pairs
+    (batch-cluster member, stored member), i.e. average linkage; ``"max"``: the batch cluster's random
+    member against every stored member, the most similar one counting (single linkage).
+    """
+
+    def __init__(self, similarity_kind: str, estimator: ThresholdEstimator, bank: GlobalBank, seed: int,
+                 alg2: str = "one") -> None:
+        if alg2 not in ("one", "mean", "max"):
+            raise ConfigError(f"alg2={alg2!r} is not valid; expected 'one', 'mean' or 'max'")
+        self.similarity_kind, self.alg2 = similarity_kind, alg2
         self.estimator = estimator
         self.global_bank = bank
         self.generator = torch.Generator().manual_seed(seed)
+        self.frame_dim: int | None = None
+
+    def sim(self, a: Tensor, b: Tensor) -> Tensor:
+        """``Sim`` of flattened windows with this run's kind."""
+        return similarity(a, b, self.similarity_kind, frame_dim=self.frame_dim)
 
     def observe(self, y: Tensor, epoch: int) -> Tensor:
         """The batch similarity matrix ``S`` of windows ``y`` (B, T, D); feeds the threshold statistics."""
-        S = similarity(flatten_windows(y), flatten_windows(y), self.similarity_kind)
+        self.frame_dim = y.shape[-1]
+        S = self.sim(flatten_windows(y), flatten_windows(y))
         self.estimator.observe(S, epoch)
         return S
 
-    def cluster(self, y: Tensor, S: Tensor, features: Tensor) -> ClusteringResult:
-        """Algorithm 1 on ``S``, then Algorithm 2 against the bank, then store ``(y, features)``."""
+    def cluster(self, y: Tensor, S: Tensor, features: Tensor, gesture: Tensor | None = None) -> ClusteringResult:
+        """Algorithm 1 on ``S``, then Algorithm 2 against the bank, then store ``(y, features)``.
+
+        ``gesture`` (true classes) is not used here; the signature is the one of :class:`LabelClustering`.
+        """
         threshold = self.estimator.threshold
         y_flat = flatten_windows(y)
         gen = self.generator
@@ -421,8 +468,11 @@ class OnlineClustering:
             global_reps = torch.zeros(bank.max_clusters, dtype=torch.long, device=S.device)
         else:
             rep_windows, global_reps = bank.representatives(gen)
-            S_global = similarity(y_flat[reps], rep_windows, self.similarity_kind)
-        decision = global_clustering(S_global, S[reps][:, reps], bank.active.to(S.device),
+            S_global = self.sim(y_flat[reps], rep_windows) if self.alg2 == "one" else None
+        S_batch = S[reps][:, reps]
+        if self.alg2 != "one":
+            S_global, S_batch = self._linkage(y_flat, S, batch_clusters, reps, S_global)
+        decision = global_clustering(S_global, S_batch, bank.active.to(S.device),
                                      bank.last_update.to(S.device), threshold)
         rows = decision.rows[batch_clusters.assignment]
         created = torch.zeros(bank.max_clusters, dtype=torch.bool, device=S.device)
@@ -435,6 +485,35 @@ class OnlineClustering:
                                 cluster_rows=decision.rows, threshold=threshold,
                                 batch_reps=reps, global_reps=global_reps)
 
+    def _linkage(self, y_flat: Tensor, S: Tensor, batch_clusters: BatchClusters, reps: Tensor,
+                 S_global: Tensor | None) -> tuple[Tensor, Tensor]:
+        """``(S_global (n, C), S_batch (n, n))`` of ``alg2="mean"`` or ``"max"`` (class docstring)."""
+        n, bank = batch_clusters.n, self.global_bank
+        member = F_nn.one_hot(batch_clusters.assignment, n).T.to(S.dtype)  # (n, B)
+        weights = member / member.sum(dim=1, keepdim=True)
+        if self.alg2 == "mean":
+            S_batch = weights @ S @ weights.T
+        else:
+            S_batch = S[reps][:, None, :].masked_fill(~member.bool()[None], -math.inf).amax(dim=2)
+        if S_global is not None:  # the bank is empty: nothing to compare with
+            return S_global, S_batch
+        C, slots = bank.max_clusters, bank.slots
+        mask = bank.member_mask().to(S.device)  # (C, slots)
+        if self.alg2 == "mean" and self.similarity_kind in ("dot", "cosine"):
+            # bilinear: the mean Sim over pairs is the dot product of the (normalised) windows' means
+            a, b = y_flat.float(), bank.y.float()
+            if self.similarity_kind == "cosine":
+                a, b = F_nn.normalize(a, dim=1), F_nn.normalize(b, dim=2)
+            stored_mean = (b * mask[..., None]).sum(dim=1) / mask.sum(dim=1).clamp(min=1)[:, None]
+            return (weights @ a) @ stored_mean.T, S_batch
+        queries = y_flat if self.alg2 == "mean" else y_flat[reps]
+        M = self.sim(queries, bank.y.flatten(0, 1)).view(-1, C, slots)
+        if self.alg2 == "mean":
+            S_global = weights @ ((M * mask).sum(dim=2) / mask.sum(dim=1).clamp(min=1))
+        else:
+            S_global = M.masked_fill(~mask, -math.inf).amax(dim=2)
+        return S_global, S_batch
+
     def state_dict(self) -> dict[str, Any]:
         return {"estimator": self.estimator.state_dict(), "bank": self.global_bank.state_dict(),
                 "generator": self.generator.get_state()}
@@ -443,3 +522,146 @@ class OnlineClustering:
         self.estimator.load_state_dict(state["estimator"])
         self.global_bank.load_state_dict(state["bank"])
         self.generator.set_state(state["generator"].cpu())  # a checkpoint may have been mapped to a GPU
+
+
+# ---------------------------------------------------------------------------------------- study controls
+def dominant_gesture(gesture: Tensor, min_share: float = 0.5) -> Tensor:
+    """(B,) the true class covering at least ``min_share`` of each window's frames (``gesture`` (B, T)),
+    else -1; ties go to the lowest class (as :func:`ccnce.evaluate.dominant_class`)."""
+    n_classes = int(gesture.max()) + 1 if gesture.numel() else 0
+    if n_classes <= 0:
+        return torch.full(gesture.shape[:1], -1, dtype=torch.long, device=gesture.device)
+    counts = F_nn.one_hot(gesture.clamp(min=0), n_classes).mul((gesture >= 0)[..., None]).sum(dim=1)
+    share, best = counts.max(dim=1)
+    return torch.where(share >= min_share * gesture.shape[1], best, -1)
+
+
+class MiniBatchKMeans:
+    """k-means on flattened pose windows, one mini-batch at a time (Sculley 2010, "Web-scale k-means").
+
+    The first batch seeds the centroids by k-means++; every batch then moves each centroid towards the
+    mean of the windows assigned to it with step ``n_c / N_c`` (``N_c``: windows it has absorbed so
+    far), i.e. each centroid is the running mean of its windows.
+    """
+
+    def __init__(self, k: int, generator: torch.Generator) -> None:
+        self.k, self.generator = k, generator
+        self.centroids: Tensor | None = None
+        self.counts: Tensor | None = None
+
+    def assign(self, x: Tensor) -> Tensor:
+        """(B,) the nearest centroid (Euclidean) of every row of ``x`` (B, d)."""
+        d2 = x.pow(2).sum(1, keepdim=True) - 2 * x @ self.centroids.T + self.centroids.pow(2).sum(1)[None, :]
+        return d2.argmin(dim=1)
+
+    def update(self, x: Tensor) -> None:
+        x = x.detach().float()
+        if self.centroids is None:
+            self._seed(x)
+        labels = self.assign(x)
+        n = torch.bincount(labels, minlength=self.k).to(x.dtype)
+        sums = torch.zeros_like(self.centroids).index_add_(0, labels, x)
+        self.counts += n
+        moved = n > 0
+        step = (n / self.counts.clamp(min=1))[:, None]
+        self.centroids[moved] += (step * (sums / n.clamp(min=1)[:, None] - self.centroids))[moved]
+
+    def _seed(self, x: Tensor) -> None:
+        """Greedy k-means++ (Arthur & Vassilvitskii 2007; ``2 + ln k`` candidates per centroid, the one that
+        lowers the potential most is kept, as scikit-learn does) on the first batch."""
+        if x.shape[0] < self.k:
+            raise ConfigError(f"kmeans_k={self.k} exceeds the batch size {x.shape[0]}: k-means++ seeds from one batch")
+        trials = 2 + int(math.log(self.k))
+        chosen = [int(torch.randint(x.shape[0], (1,), generator=self.generator))]
+        d2 = (x - x[chosen[0]]).pow(2).sum(1)
+        for _ in range(self.k - 1):
+            p = d2 / d2.sum() if float(d2.sum()) > 0 else torch.full_like(d2, 1 / len(d2))
+            candidates = torch.multinomial(p.cpu(), trials, replacement=True, generator=self.generator).to(x.device)
+            new_d2 = torch.minimum(d2[None, :], torch.cdist(x[candidates], x).pow(2))  # (trials, B)
+            best = int(new_d2.sum(1).argmin())
+            chosen.append(int(candidates[best]))
+            d2 = new_d2[best]
+        self.centroids = x[chosen].clone()
+        self.counts = torch.zeros(self.k, dtype=x.dtype, device=x.device)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"centroids": self.centroids, "counts": self.counts}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.centroids, self.counts = state["centroids"], state["counts"]
+
+
+class LabelClustering(OnlineClustering):
+    """Control arms of the study: clusters given by a label per window instead of Algorithms 1–2.
+
+    ``source="oracle"``: the window's true dominant gesture (synthetic data only); windows without one
+    neither anchor nor enter the bank. ``source="kmeans"``: the nearest of ``kmeans_k`` centroids of
+    :class:`MiniBatchKMeans`, fitted on the warm-up epochs' windows (then frozen). Global cluster =
+    bank row = label; the bank keeps its FIFO slots, so Eq. 7 sees the same kind of candidates.
+    """
+
+    def __init__(self, source: str, estimator: ThresholdEstimator, bank: GlobalBank, seed: int,
+                 similarity_kind: str = "dot", kmeans_k: int = 0) -> None:
+        super().__init__(similarity_kind, estimator, bank, seed)
+        self.source = source
+        self.kmeans = MiniBatchKMeans(kmeans_k, self.generator) if source == "kmeans" else None
+
+    def observe(self, y: Tensor, epoch: int) -> Tensor:
+        S = super().observe(y, epoch)
+        if self.kmeans is not None and epoch < self.estimator.warmup_epochs:
+            self.kmeans.update(flatten_windows(y))
+        return S
+
+    def labels(self, y: Tensor, gesture: Tensor | None) -> Tensor:
+        if self.kmeans is not None:
+            if self.kmeans.centroids is None:  # no warm-up: seed from the first batch
+                self.kmeans.update(flatten_windows(y))
+            return self.kmeans.assign(flatten_windows(y).float())
+        if gesture is None or not bool((gesture >= 0).any()):
+            raise ConfigError("clusters='oracle' needs the true gestures of the windows (synthetic data)")
+        return dominant_gesture(gesture)
+
+    def cluster(self, y: Tensor, S: Tensor, features: Tensor, gesture: Tensor | None = None) -> ClusteringResult:
+        bank = self.global_bank
+        labels = self.labels(y, gesture).to(S.device)
+        if int(labels.max()) >= bank.max_clusters:
+            raise ConfigError(f"clusters={self.source!r}: label {int(labels.max())} needs bank_max_clusters > it")
+        known = labels >= 0
+        present, assignment = torch.unique(labels, return_inverse=True)
+        index = torch.arange(labels.shape[0], device=S.device)
+        anchors = torch.full((len(present),), labels.shape[0], device=S.device).scatter_reduce(
+            0, assignment, index, "amin")  # each cluster's first window
+        rows = labels
+        created = torch.zeros(bank.max_clusters, dtype=torch.bool, device=S.device)
+        created[labels[known]] = True
+        created &= ~bank.active.to(S.device)
+        slots = torch.full_like(rows, -1)
+        if bool(known.any()):
+            index = index[known]
+            slots[index] = bank.insert(rows[index], created, flatten_windows(y)[index].detach(),
+                                       features[index].detach())
+        return ClusteringResult(batch_clusters=BatchClusters(assignment=assignment, anchors=anchors), rows=rows,
+                                slots=slots, cluster_rows=present, threshold=self.estimator.threshold,
+                                batch_reps=anchors, global_reps=torch.zeros(bank.max_clusters, dtype=torch.long))
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self.kmeans is not None:
+            state["kmeans"] = self.kmeans.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.kmeans is not None:
+            self.kmeans.load_state_dict(state["kmeans"])
+
+
+def build_clustering(cfg) -> OnlineClustering:
+    """The clustering of ``cfg`` (a :class:`ccnce.config.Config`): Algorithms 1–2 (``clusters="paper"``)
+    or a study control (``"oracle"``, ``"kmeans"``)."""
+    estimator = ThresholdEstimator(cfg.threshold, cfg.threshold_momentum, cfg.warmup_epochs, k=cfg.threshold_k)
+    bank = GlobalBank(cfg.bank_max_clusters, cfg.bank_slots)
+    if cfg.clusters == "paper":
+        return OnlineClustering(cfg.similarity, estimator, bank, seed=cfg.seed, alg2=cfg.alg2)
+    return LabelClustering(cfg.clusters, estimator, bank, seed=cfg.seed, similarity_kind=cfg.similarity,
+                           kmeans_k=cfg.kmeans_k)

@@ -25,11 +25,14 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "pose_key": ("pose/normalize", "pose/data"),
     "audio_key": ("audio/log_mel_400", "audio/log_mel_512"),
     "audio_alignment": ("time", "reference"),
-    "similarity": ("dot", "cosine"),
+    "similarity": ("dot", "cosine", "shift"),
     "threshold": ("paper", "original"),
     "loss_form": ("infonce", "original"),
     "bank_encoding": ("full", "sampled", "momentum"),
     "bank_reset": ("epoch", "never"),
+    "clusters": ("paper", "oracle", "kmeans"),
+    "alg2": ("one", "mean", "max"),
+    "ccnce_head": ("z", "window"),
     "alternation": ("both", "random"),
     "early_stopping": ("dev_l1", "none"),
 }
@@ -89,6 +92,13 @@ class Config:
     patchnce_size: int = 8
     patchnce_hop: int = 5
     contrastive_weight: float = 1.0
+    # --- CC-NCE study options (ccnce/study.py; defaults = the paper, and left out of the config hash)
+    clusters: str = "paper"  # "paper" (Algorithms 1-2) | "oracle" (true dominant gesture) | "kmeans"
+    threshold_k: float = 1.0  # similar iff Sim >= mu_hat + k * sigma_hat
+    alg2: str = "one"  # Algorithm 2 compares one random member per cluster | cluster "mean" | "max" over members
+    kmeans_k: int = 0  # clusters="kmeans": number of clusters (e.g. the number of true gesture classes)
+    ccnce_head: str = "z"  # Eq. 7 on the per-frame "z" (paper) | a "window"-level projection of it
+    grad_norm_every: int = 0  # log per-term gradient norms on the shared parameters every N batches (0: off)
 
     # --- training (METHOD.md, training)
     epochs: int = 20
@@ -142,8 +152,11 @@ class Config:
              exclude: tuple[str, ...] = ("data_root", "results_dir", "device", "num_workers")) -> str:
         """A short stable hash of the experiment: the fields that change results and, when given, the
         data's fingerprint (``DataSource.fingerprint``), but not where files live (``data_root``,
-        ``results_dir``): the same experiment on the same data in another folder has the same hash."""
-        d = {k: v for k, v in self.to_dict().items() if k not in exclude}
+        ``results_dir``): the same experiment on the same data in another folder has the same hash.
+        Fields added after runs were recorded are left out while at their neutral value
+        (:data:`HASH_NEUTRAL`), so that those runs keep their hash and stay complete."""
+        d = {k: v for k, v in self.to_dict().items()
+             if k not in exclude and not (k in HASH_NEUTRAL and v == HASH_NEUTRAL[k])}
         if data_fingerprint is not None:
             d["data_fingerprint"] = data_fingerprint
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
@@ -177,6 +190,10 @@ class Config:
             raise ConfigError("threshold_momentum, moco_momentum and bank_momentum must be in [0, 1)")
         if self.audio_blocks < 3:
             raise ConfigError(f"audio_blocks must be >= 3 (the audio encoder downsamples three times), got {self.audio_blocks}")
+        if self.clusters == "kmeans" and self.variant == "ccnce" and self.kmeans_k <= 0:
+            raise ConfigError("clusters='kmeans' needs kmeans_k > 0 (e.g. the number of gesture classes)")
+        if self.threshold_k < 0 or self.grad_norm_every < 0 or self.kmeans_k < 0:
+            raise ConfigError("threshold_k, grad_norm_every and kmeans_k must be >= 0")
         if self.bank_sample_negatives < 0:
             raise ConfigError(f"bank_sample_negatives must be >= 0, got {self.bank_sample_negatives}")
         if self.tau <= 0 or self.moco_tau <= 0 or self.patchnce_tau <= 0:
@@ -198,6 +215,11 @@ def _check_type(f: dataclasses.Field, value: Any) -> None:
     }.get(t, True)
     if not ok:
         raise ConfigError(f"{f.name}={value!r} has the wrong type; expected {t}")
+
+
+#: Study options (ccnce/study.py) and their neutral values, which leave training as it was before they existed.
+HASH_NEUTRAL: dict[str, Any] = {"clusters": "paper", "threshold_k": 1.0, "alg2": "one", "kmeans_k": 0,
+                                "ccnce_head": "z", "grad_norm_every": 0}
 
 
 PROFILE_VALUES: dict[str, dict[str, Any]] = {

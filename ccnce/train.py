@@ -24,7 +24,7 @@ from ccnce import evaluate as ev
 from ccnce import gesture_accuracy
 from ccnce import provenance
 from ccnce.config import Config
-from ccnce.data.dataset import load_full_intervals, load_speaker, make_loader
+from ccnce.data.dataset import load_full_intervals, load_speaker, make_loader, training_loader
 from ccnce.data.source import resolve_data
 from ccnce.losses import build_contrastive
 from ccnce.losses.objective import build_optimizers, train_step
@@ -110,16 +110,18 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
             break
         G.train(), D.train()
         contrastive.on_epoch_start(epoch)
-        loader = make_loader(data.train, cfg.batch_size, shuffle=True, seed=cfg.seed * 100_003 + epoch, drop_last=True)
+        loader = training_loader(data.train, cfg, epoch)
         sums: dict[str, float] = {}
+        counts: dict[str, int] = {}  # a diagnostic may be logged on some batches only (grad_norm_every)
         n = 0
         truth_ids, cluster_ids = [], []
         for batch in loader:
             batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
-            logs = train_step(G, D, opt_G, opt_D, contrastive, batch, cfg, epoch)
+            logs = train_step(G, D, opt_G, opt_D, contrastive, batch, cfg, epoch, step=n)
             for k, v in logs.items():
                 if isinstance(v, (int, float)):
                     sums[k] = sums.get(k, 0.0) + float(v)
+                    counts[k] = counts.get(k, 0) + 1
             if "cluster_ids" in logs:
                 cluster_ids.append(np.asarray(logs.pop("cluster_ids")))
                 truth_ids.append(ev.dominant_class(batch["gesture"].cpu().numpy()))
@@ -127,7 +129,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
         contrastive.on_epoch_end(epoch)
         sched_G.step(), sched_D.step()
 
-        row = {"epoch": epoch, **{k: v / max(n, 1) for k, v in sums.items()}}
+        row = {"epoch": epoch, **{k: v / counts[k] for k, v in sums.items()}}
         row.update(ev.dev_scores(G, data.dev, cfg, device, dev_judge))
         row.update(ev.online_cluster_quality(cluster_ids, truth_ids))
         history.append(row)

@@ -200,6 +200,12 @@ def make_loader(ws: WindowSet, batch_size: int, shuffle: bool, seed: int = 0, dr
                       collate_fn=_already_collated, num_workers=num_workers)
 
 
+def training_loader(ws: WindowSet, cfg: Config, epoch: int) -> DataLoader:
+    """The batches of training epoch ``epoch`` (0-based), in the order training sees them (the clustering
+    replay of :mod:`ccnce.study` iterates the same)."""
+    return make_loader(ws, cfg.batch_size, shuffle=True, seed=cfg.seed * 100_003 + epoch, drop_last=True)
+
+
 # ------------------------------------------------------------------------------------------ speakers
 @dataclass
 class SpeakerData:

@@ -24,6 +24,11 @@ Choices (stated in the book):
   when ``bank_sample_negatives > 0``, else every member.
 - ``loss_form="original"``: the original code's binary cross-entropy on per-channel, time-summed logits
   min–max scaled over the candidates (τ has no effect there).
+- ``ccnce_head="window"`` (study option, a *decoupled head*): Eq. 7 on ``g(z)``, a window-level projection
+  (:class:`WindowHead`) trained with the term, instead of on the decoder's per-frame input ``z``; keys
+  are the stored encodings passed through the current ``g`` (no gradient).
+- ``clusters`` (study option): Algorithms 1–2 (``"paper"``) or a control
+  (:func:`ccnce.clustering.build_clustering`).
 """
 
 from __future__ import annotations
@@ -32,9 +37,9 @@ import logging
 
 import torch
 import torch.nn.functional as F_nn
-from torch import Tensor
+from torch import Tensor, nn
 
-from ccnce.clustering import ClusteringResult, GlobalBank, OnlineClustering, ThresholdEstimator
+from ccnce.clustering import ClusteringResult, GlobalBank, build_clustering
 from ccnce.config import Config
 from ccnce.losses.contrastive import ContrastiveLoss, Diagnostics, Unregistered, frozen_copy, momentum_update
 from ccnce.models.generator import Generator, GeneratorOutput, normalize_channels
@@ -111,6 +116,32 @@ def candidate_masks(rows: Tensor, slots: Tensor, candidates: Tensor, n_slots: in
     return positive, ~same
 
 
+def contrast_sets(bank: GlobalBank, result: ClusteringResult, per_cluster: int,
+                  generator: torch.Generator | None) -> tuple[Tensor, Tensor, Tensor]:
+    """``(candidates, positive, negative)`` of Eq. 7 for a clustered batch (training and the replay of
+    :mod:`ccnce.study` share it, random draws included). A sample with row -1 (left out) has no positive."""
+    joined = torch.zeros(bank.max_clusters, dtype=torch.bool, device=result.rows.device)
+    joined[result.rows[result.rows >= 0]] = True
+    candidates = select_candidates(bank.member_mask(), joined, per_cluster, generator)
+    positive, negative = candidate_masks(result.rows, result.slots, candidates, bank.slots)
+    return candidates, positive, negative
+
+
+class WindowHead(nn.Module):
+    """The decoupled head ``g``: mean of ``z`` over frames → Linear–ReLU–Linear → L2-normalised, (B, E, 1).
+
+    A projection head as in SimCLR (Chen et al. 2020): the contrastive geometry lives in ``g(z)``, one
+    vector per window, so Eq. 7 neither compares frames one by one nor constrains ``z`` directly.
+    """
+
+    def __init__(self, d_model: int) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(d_model, d_model), nn.ReLU(), nn.Linear(d_model, d_model))
+
+    def forward(self, z: Tensor) -> Tensor:
+        return F_nn.normalize(self.mlp(z.mean(dim=2)), dim=1)[:, :, None]
+
+
 # ---------------------------------------------------------------------------------------- the term
 class CCNCELoss(ContrastiveLoss):
     """``L_cc-nce`` of Eq. 6/7 with its online clustering (Algorithms 1 and 2)."""
@@ -125,12 +156,8 @@ class CCNCELoss(ContrastiveLoss):
         self.momentum = cfg.bank_momentum
         self.online = Unregistered(generator)
         self.F_momentum = frozen_copy(generator.F) if cfg.bank_encoding == "momentum" else None
-        self.clustering = OnlineClustering(
-            cfg.similarity,
-            ThresholdEstimator(cfg.threshold, cfg.threshold_momentum, cfg.warmup_epochs),
-            GlobalBank(cfg.bank_max_clusters, cfg.bank_slots),
-            seed=cfg.seed,
-        )
+        self.head = WindowHead(cfg.d_model) if cfg.ccnce_head == "window" else None
+        self.clustering = build_clustering(cfg)
 
     @property
     def global_bank(self) -> GlobalBank:
@@ -161,19 +188,20 @@ class CCNCELoss(ContrastiveLoss):
         if epoch < self.warmup_epochs:
             diagnostics = {"mu_hat": estimator.mu_hat, "sigma_hat": estimator.sigma_hat} if estimator.ready else {}
             return out.z.new_zeros(()), diagnostics
-        result = self.clustering.cluster(y, S, self.encode_for_bank(out.h))
+        result = self.clustering.cluster(y, S, self.encode_for_bank(out.h), gesture=batch.get("gesture"))
         loss, n_candidates = self._loss(out.z, result)
         diagnostics = result.diagnostics(self.global_bank, estimator)
         diagnostics["n_candidates"] = n_candidates
         return loss, diagnostics
 
     def _loss(self, z: Tensor, result: ClusteringResult) -> tuple[Tensor, int]:
-        bank = self.global_bank
-        joined = torch.zeros(bank.max_clusters, dtype=torch.bool, device=result.rows.device)
-        joined[result.rows] = True
-        candidates = select_candidates(bank.member_mask(), joined, self.per_cluster, self.clustering.generator)
+        candidates, positive, negative = contrast_sets(self.global_bank, result, self.per_cluster,
+                                                       self.clustering.generator)
         keys = self._keys(candidates).to(z.dtype)
-        positive, negative = candidate_masks(result.rows, result.slots, candidates, bank.slots)
+        if self.head is not None:
+            z = self.head(z)
+            with torch.no_grad():
+                keys = self.head(keys)
         if self.loss_form == "original":
             return original_bce(z, keys, positive, negative), int(candidates.numel())
         return info_nce(window_scores(z, keys).float() / self.tau, positive, negative), int(candidates.numel())

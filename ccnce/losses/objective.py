@@ -27,6 +27,7 @@ import torch.nn.functional as F_nn
 from torch import Tensor, nn
 
 from ccnce.config import Config
+from ccnce.gradnorms import shared_parameters, term_gradient_norms
 from ccnce.models.generator import Generator, GeneratorOutput
 
 
@@ -103,7 +104,9 @@ def discriminator_step(discriminator: nn.Module, opt_d: torch.optim.Optimizer, y
 
 
 def generator_step(discriminator: nn.Module, opt_g: torch.optim.Optimizer, batch: dict[str, Tensor],
-                   out: GeneratorOutput, contrastive, cfg: Config, epoch: int) -> dict[str, Any]:
+                   out: GeneratorOutput, contrastive, cfg: Config, epoch: int,
+                   shared: list[Tensor] | None = None) -> dict[str, Any]:
+    """G's step; with ``shared`` parameters, also log each term's gradient norm on them (ccnce/gradnorms.py)."""
     discriminator.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
     try:
         with mixed_precision(cfg, out.pose.device):
@@ -115,9 +118,13 @@ def generator_step(discriminator: nn.Module, opt_g: torch.optim.Optimizer, batch
     mix = mixture_loss(out.cluster_logits.float(), batch["pose_cluster"])
     contrastive_term = contrastive_term.float()
     loss = rec + mix + adversarial_weight(cfg, epoch) * adv + cfg.contrastive_weight * contrastive_term
+    logs: dict[str, Any] = {}
+    if shared is not None:
+        logs.update(term_gradient_norms({"rec": rec, "mix": mix, "adv": adversarial_weight(cfg, epoch) * adv,
+                                         "contrastive": cfg.contrastive_weight * contrastive_term}, shared))
     _step(opt_g, loss, cfg.grad_clip)
-    logs: dict[str, Any] = {"loss_g": loss.item(), "rec": rec.item(), "mix": mix.item(), "adv_g": adv.item(),
-                            "contrastive": contrastive_term.item()}
+    logs.update({"loss_g": loss.item(), "rec": rec.item(), "mix": mix.item(), "adv_g": adv.item(),
+                 "contrastive": contrastive_term.item()})
     logs.update({k: v for k, v in diagnostics.items() if isinstance(v, (int, float))})
     if "cluster_ids" in diagnostics:
         logs["cluster_ids"] = diagnostics["cluster_ids"].cpu().numpy()
@@ -126,13 +133,14 @@ def generator_step(discriminator: nn.Module, opt_g: torch.optim.Optimizer, batch
 
 def train_step(generator: Generator, discriminator: nn.Module, opt_g: torch.optim.Optimizer,
                opt_d: torch.optim.Optimizer, contrastive, batch: dict[str, Tensor], cfg: Config, epoch: int,
-               rng: torch.Generator | None = None) -> dict[str, Any]:
+               rng: torch.Generator | None = None, step: int | None = None) -> dict[str, Any]:
     """One training step of Eq. 6 on ``batch``.
 
     ``alternation="both"``: D step on the detached generated poses, then G step (through the updated D).
     ``"random"``: a fair coin from ``rng`` picks one of them. The generator runs once per call.
     Returns the losses and the contrastive term's scalar diagnostics as floats, plus ``cluster_ids``
-    (each sample's global cluster, an array) when the term clusters.
+    (each sample's global cluster, an array) when the term clusters, and ``grad_<term>`` norms on batches
+    ``step`` that are multiples of ``cfg.grad_norm_every`` (when set).
     """
     check_optimised(opt_g, contrastive)
     do_d = do_g = True
@@ -145,5 +153,7 @@ def train_step(generator: Generator, discriminator: nn.Module, opt_g: torch.opti
     if do_d:
         logs["loss_d"] = discriminator_step(discriminator, opt_d, batch["pose"], out, cfg)
     if do_g:
-        logs.update(generator_step(discriminator, opt_g, batch, out, contrastive, cfg, epoch))
+        probe = cfg.grad_norm_every > 0 and step is not None and step % cfg.grad_norm_every == 0
+        logs.update(generator_step(discriminator, opt_g, batch, out, contrastive, cfg, epoch,
+                                   shared=shared_parameters(generator) if probe else None))
     return logs
