@@ -177,7 +177,7 @@ def test_default_config_is_unchanged_by_the_study_options():
     assert {k: getattr(cfg, k) for k in HASH_NEUTRAL} == HASH_NEUTRAL
     # the hash of the config as it was before the study options existed
     before = {k: v for k, v in cfg.to_dict().items()
-              if k not in HASH_NEUTRAL and k not in ("results_dir", "device", "num_workers")}
+              if k not in HASH_NEUTRAL and k not in ("data_root", "results_dir", "device", "num_workers")}
     assert cfg.hash() == hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:12]
     assert cfg.replace(clusters="oracle").hash() != cfg.hash()
     clustering = build_clustering(cfg)
