@@ -238,8 +238,11 @@ def study_clustering(speaker: str, data_root: str | None = None, profile: str = 
         rows.append({"name": setting.name, **figures, **{k: getattr(cfg, k) for k in OPTION_FIELDS}})
         log.info("%s/%s: NMI %.3f, positive purity %.3f, loss floor %.3f", speaker, setting.name,
                  figures["nmi"], figures["positive_purity"], figures["loss_floor"])
+    from ccnce import provenance
+
     return {"speaker": speaker, "data_source": source.name, "n_classes": n_classes, "seed": seed,
-            "profile": profile, "tau": base.tau, "clustering_epochs": clustering_epochs, "settings": rows}
+            "profile": profile, "tau": base.tau, "clustering_epochs": clustering_epochs, "settings": rows,
+            "provenance": {**provenance.collect("cpu", source.name, source.fingerprint), "written": provenance.now()}}
 
 
 def format_study(result: dict[str, Any]) -> str:
