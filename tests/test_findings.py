@@ -28,7 +28,7 @@ def _write_replay(root, paper_nmi: float, kmeans_nmi: float) -> pd.DataFrame:
     folder = root / report.findings.REPLAY_DIR
     folder.mkdir(parents=True, exist_ok=True)
     for speaker in SPEAKERS:
-        settings = [{"name": name, "nmi": nmi, "loss_floor": 3.0, "loss_collapse": 3.5}
+        settings = [{"name": name, "nmi": nmi, "positive_purity": 0.3, "loss_floor": 3.0, "loss_collapse": 3.5}
                     for name, nmi in (("paper", paper_nmi), ("kmeans", kmeans_nmi), ("oracle", 1.0))]
         (folder / f"{speaker}.json").write_text(json.dumps({"speaker": speaker, "settings": settings}))
     (folder / "partial.json").write_text("")  # a replay still being written is skipped
@@ -61,6 +61,8 @@ def test_clusters_are_gestures_when_the_paper_reaches_kmeans_on_every_speaker(fx
     assert list(report.replay_table(replay).index[:3]) == ["paper", "oracle", "kmeans"]
     assert "not reproduced" in report.findings_box(runs, replay)
     assert report.replay_figure(replay).axes
+    summary = report.replay_summary(replay)
+    assert "NMI 0.20 (k-means on the same windows: 0.50" in summary and "0.50 nats below" in summary
 
 
 def test_arms_are_missing_until_make_study(fx):

@@ -37,7 +37,7 @@ from ccnce.report.idea import idea_figure
 from ccnce.report.notebook import figure_png, show, show_figure
 from ccnce.report.performance import BENCHMARKS, bench_table, load_bench, sweep_time_table
 from ccnce.report.regime import REGIME_ARMS, REGIME_DIR, regime_curves, regime_runs, regime_table
-from ccnce.report.findings import arms_table, claims_table, findings_box, load_replay, replay_figure, replay_table
+from ccnce.report.findings import arms_table, claims_table, findings_box, load_replay, replay_figure, replay_summary, replay_table
 from ccnce.report.qualitative import animation_gif, animation_html, qualitative_figure, show_animation
 from ccnce.report.runs import (BASELINE_LABEL, BASELINE_ORDER, DATA_SOURCES, DEFAULT_SPEAKER, MEAN, METRICS, MISSING, PAPER_LABEL, RESULTS_ENV,
                                RUN_COLUMNS, SEEDS, SOURCE_LABEL, SYNTH_ENV, VARIANT_LABEL, VARIANT_ORDER, Coverage,
@@ -66,7 +66,7 @@ __all__ = [
     "CHANCE_OF", "chance_level", "cluster_quality_table", "grounding_table", "knn_figure",
     "animation_gif", "animation_html", "qualitative_figure", "show_animation",
     "idea_figure",
-    "arms_table", "claims_table", "findings_box", "load_replay", "replay_figure", "replay_table",
+    "arms_table", "claims_table", "findings_box", "load_replay", "replay_figure", "replay_summary", "replay_table",
     "REGIME_ARMS", "REGIME_DIR", "regime_curves", "regime_runs", "regime_table",
     # pages
     "BENCHMARKS", "bench_table", "load_bench", "sweep_time_table",

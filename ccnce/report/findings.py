@@ -125,6 +125,27 @@ def replay_figure(replay: pd.DataFrame) -> Figure:
     return fig
 
 
+def replay_summary(replay: pd.DataFrame) -> str:
+    """What the replay says, in two sentences computed from it: how well the paper's clusters match the
+    gestures against k-means and the oracle, and how much Eq. 7 can teach with them (``loss_collapse −
+    loss_floor``, nats) against the setting that leaves it the most room."""
+    means = replay.groupby("setting")[["nmi", "positive_purity", "loss_floor", "loss_collapse"]].mean()
+    room = (means["loss_collapse"] - means["loss_floor"]).drop("oracle", errors="ignore")
+    best = room.idxmax()
+    p = means.loc["paper"]
+    text = (f"Over {replay['speaker'].nunique()} speakers, the paper's online clusters match the true gestures "
+            f"with NMI {p['nmi']:.2f}")
+    if "kmeans" in means.index:
+        text += f" (k-means on the same windows: {means.loc['kmeans', 'nmi']:.2f}; the oracle: 1)"
+    text += (f", and only {p['positive_purity']:.0%} of an anchor's positives share its gesture. With these "
+             f"positives the best attainable Eq. 7 ({p['loss_floor']:.2f}) is {room['paper']:.2f} nats below the "
+             f"value of an encoder that learns nothing ({p['loss_collapse']:.2f})"
+             f"{': the term has almost nothing to teach' if room['paper'] < 0.05 * p['loss_collapse'] else ''}. "
+             f"Of the non-oracle settings, `{best}` leaves the most room ({room[best]:.2f} nats); "
+             "`make study` trains it as the best replay arm.")
+    return text
+
+
 def replay_table(replay: pd.DataFrame) -> pd.DataFrame:
     """The replay figures per setting, mean over speakers (the number of speakers in a column)."""
     table = replay.groupby("setting")[[k for k in REPLAY_FIGURES if k in replay.columns]].mean()
