@@ -271,6 +271,7 @@ def test_regime_table_sets_each_arm_beside_its_default_run(fx, runs):
     assert len(lines) == 2  # the arm and its default run
     with pytest.raises(report.MissingResults, match="make regime"):
         report.regime_table(runs, regime, "pats")
+    assert report.regime_runs(fx.root / "elsewhere").empty
 
 
 # ---------------------------------------------------------------------------------------- figures
