@@ -130,10 +130,10 @@ def _render(seqs: dict[str, tuple[np.ndarray, np.ndarray]], title: str, subtitle
 
     from ccnce.report.qualitative import _segment_colors, _segments
 
-    fig = Figure(figsize=(2.4 * len(seqs), 3.6), dpi=100)
+    fig = Figure(figsize=(2.4 * len(seqs), 2.8), dpi=100)
     canvas = FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(seqs), squeeze=False)[0]
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.08, top=0.80, wspace=0.02)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.08, top=0.76, wspace=0.02)
     both = np.concatenate([np.concatenate([p, t]) for p, t in seqs.values()])
     ok = plausible(both) > 0
     lo, hi = both[ok].min(axis=0), both[ok].max(axis=0)
