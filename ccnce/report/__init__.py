@@ -33,7 +33,7 @@ from ccnce.report.curves import (CLUSTER_PANELS, CURVE_PANELS, QUALITY_PANELS, c
                                  clustering_curves, training_curves)
 from ccnce.report.data_pages import dataset_summary, lexicon_tables, separability_tables
 from ccnce.report.figure2 import cluster_heatmaps, joint_displacement, tsne_embedding, tsne_figure
-from ccnce.report.forest import forest_figure, forest_table, holm, paired_t, t_interval
+from ccnce.report.forest import forest_caption, forest_figure, forest_table, holm, paired_t, show_forest, t_interval
 from ccnce.report.figures import BODY_COLOR, LEFT_COLOR, RIGHT_COLOR, TRUE_COLOR, metric_figure
 from ccnce.report.grounding import CHANCE_OF, chance_level, cluster_quality_table, grounding_table, knn_figure
 from ccnce.report.idea import idea_figure
@@ -69,7 +69,7 @@ __all__ = [
     "CHANCE_OF", "chance_level", "cluster_quality_table", "grounding_table", "knn_figure",
     "animation_gif", "animation_html", "qualitative_figure", "show_animation",
     "idea_figure",
-    "forest_figure", "forest_table", "holm", "paired_t", "t_interval",
+    "forest_caption", "forest_figure", "forest_table", "holm", "paired_t", "show_forest", "t_interval",
     "show_video", "video_html", "window_video",
     "REGIME_ARMS", "REGIME_DIR", "regime_curves", "regime_runs", "regime_table",
     # pages

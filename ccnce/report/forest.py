@@ -156,3 +156,36 @@ def forest_figure(runs: pd.DataFrame, metric: str, data_source: str = "synthetic
                            f"t-test rejects 0 after Holm's correction across the {len(table)} comparisons of this "
                            f"figure (family-wise α = 0.05); p_Holm beside each row."))
     return fig
+
+
+def forest_caption(runs: pd.DataFrame, metric: str, data_source: str = "synthetic", variant: str = "ccnce") -> str:
+    """The caption of :func:`forest_figure`: what the bars are and how the family was corrected."""
+    table = forest_table(runs, metric, data_source, variant)
+    family = table[table["n"] >= 2]
+    survive = int(family["significant"].sum())
+    return (f"{_info(metric).label} ({SOURCE_LABEL.get(data_source, data_source)}): per-seed differences "
+            f"{VARIANT_LABEL[variant]} minus each other variant, paired on the seeds both have (n = "
+            f"{int(family['n'].min())}–{int(family['n'].max())}). Bars are t-based 95 % intervals "
+            f"(mean ± t₀.₉₇₅,ₙ₋₁ · s/√n, per comparison). p-values of paired t-tests are Holm-corrected "
+            f"across the family of the {len(family)} comparisons shown; {survive} of them reject a zero "
+            f"difference at family-wise α = 0.05 (red diamonds).")
+
+
+def show_forest(runs: pd.DataFrame, metric: str, data_source: str = "synthetic", variant: str = "ccnce") -> None:
+    """Display :func:`forest_figure` as an HTML figure with :func:`forest_caption`, or say what is missing."""
+    import base64
+    import html
+
+    from IPython.display import HTML, display
+
+    from ccnce.report.notebook import figure_png, show
+
+    try:
+        fig = forest_figure(runs, metric, data_source, variant)
+    except MissingResults as e:
+        show(f"*Forest plot not available: {e}.*")
+        return
+    png = base64.b64encode(figure_png(fig)).decode()
+    caption = forest_caption(runs, metric, data_source, variant)
+    display(HTML(f'<figure class="ccnce-forest"><img alt="forest plot: {html.escape(caption)}" '
+                 f'src="data:image/png;base64,{png}"/><figcaption>{html.escape(caption)}</figcaption></figure>'))
