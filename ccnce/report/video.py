@@ -81,6 +81,38 @@ def locate_window(run: Path, position: int, root: str | Path) -> WindowSource:
     raise MissingResults(f"{run_label(run)}: the test set under {root} has {seen} windows, no window {position}")
 
 
+def test_window_classes(run: Path, poses: np.ndarray, root: str | Path, tolerance: float = 1e-2) -> np.ndarray:
+    """The dominant true gesture class of each of ``poses`` (…, T, 96 pixels, e.g. a run's stored cluster
+    members), found by matching them to the run's full test windows re-read from ``root``; -1 where no
+    window matches or the data has no classes."""
+    from ccnce.data.pats import IntervalError, PatsRoot
+    from ccnce.data.windows import valid_starts
+    from ccnce.evaluate import dominant_class
+
+    cfg = Config.from_dict({k: v for k, v in read_json(Path(run) / "config.json").items() if k != "config_hash"})
+    pats = PatsRoot(root)
+    windows, classes = [], []
+    for interval_id in pats.intervals(cfg.speaker, "test"):
+        try:
+            interval = pats.read(cfg.speaker, interval_id, cfg.pose_key, cfg.audio_key)
+        except IntervalError:
+            continue
+        gesture = interval.ground_truth.get("gesture")
+        for s in valid_starts(interval, cfg.window, cfg.window, cfg.audio_key, cfg.audio_alignment)[0]:
+            windows.append(interval.pose[s:s + cfg.window])
+            classes.append(int(dominant_class(gesture[None, s:s + cfg.window])[0]) if gesture is not None else -1)
+    poses = np.asarray(poses, dtype=float)
+    flat = poses.reshape(-1, *poses.shape[-2:])
+    out = np.full(len(flat), -1, dtype=np.int64)
+    if windows:
+        stack = np.stack(windows)
+        for i, p in enumerate(flat):
+            err = np.abs(stack - p).max(axis=(1, 2))
+            if err.min() <= tolerance * max(1.0, np.abs(p).max()):
+                out[i] = classes[int(err.argmin())]
+    return out.reshape(poses.shape[:-2])
+
+
 def _words(interval, start: int, frames: int) -> str:
     """The words spoken in frames [start, start + frames), decoded from ``text/tokens`` (WordPiece ids)."""
     from ccnce.models.pretrained import load_tokenizer
