@@ -80,7 +80,7 @@ study: data
 # Benchmarks for the book's Performance page.
 bench: setup
 	mkdir -p results/bench
-	for b in cache clustering step; do $(BIN)/ccnce bench $$b --json > results/bench/$$b.json || exit 1; done
+	for b in cache clustering step bank_encoding; do $(BIN)/ccnce bench $$b --json > results/bench/$$b.json || exit 1; done
 	$(BIN)/python -c "import json; from ccnce import provenance as p; \
 	print(json.dumps({**p.collect('cpu', 'benchmark fixtures', '-'), 'written': p.now()}, indent=2))" \
 	> results/bench/provenance.json

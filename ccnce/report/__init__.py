@@ -13,7 +13,9 @@ and the names below:
   :func:`clustering_curves`, :func:`cluster_quality_curves`), :mod:`.figure2` (:func:`cluster_heatmaps`,
   :func:`tsne_figure`), :mod:`.grounding` (:func:`knn_figure` and its tables), :mod:`.qualitative`
   (:func:`qualitative_figure`, Figure 4, and :func:`animation_html`), :mod:`.idea` (:func:`idea_figure`),
-  :mod:`.regime` (the training-regime diagnosis: the default runs beside one-factor changes);
+  :mod:`.regime` (the training-regime diagnosis: the default runs beside one-factor changes),
+  :mod:`.forest` (forest plots of the paired comparisons: t intervals, Holm), :mod:`.video` (a test window
+  as WebM video with its speech);
 - :mod:`.performance` and :mod:`.data_pages`: the tables of the Performance and Data pages;
 - :mod:`.notebook`: :func:`show`, :func:`show_figure`;
 - :mod:`.trust`: :func:`stale_banner` (runs the current code would not produce) and :func:`csv_download`.
@@ -31,6 +33,7 @@ from ccnce.report.curves import (CLUSTER_PANELS, CURVE_PANELS, QUALITY_PANELS, c
                                  clustering_curves, training_curves)
 from ccnce.report.data_pages import dataset_summary, lexicon_tables, separability_tables
 from ccnce.report.figure2 import cluster_heatmaps, joint_displacement, tsne_embedding, tsne_figure
+from ccnce.report.forest import forest_caption, forest_figure, forest_table, holm, paired_t, show_forest, t_interval
 from ccnce.report.figures import BODY_COLOR, LEFT_COLOR, RIGHT_COLOR, TRUE_COLOR, metric_figure
 from ccnce.report.grounding import CHANCE_OF, chance_level, cluster_quality_table, grounding_table, knn_figure
 from ccnce.report.idea import idea_figure
@@ -47,6 +50,7 @@ from ccnce.report.tables import (GLANCE_METRICS, backbone_targets, PAPER_MEAN_RT
                                  load_paper_tables, metric_summary, metric_table, paired_comparisons, paired_summary,
                                  paper_gap_note, paper_mean_note, paper_table, side_by_side, table_caption, to_html)
 from ccnce.report.trust import best_note, csv_download, stale_banner
+from ccnce.report.video import show_video, video_html, window_video
 
 __all__ = [
     # runs
@@ -67,6 +71,8 @@ __all__ = [
     "animation_gif", "animation_html", "qualitative_figure", "show_animation",
     "idea_figure",
     "arms_table", "claims_table", "findings_box", "load_replay", "replay_figure", "replay_summary", "replay_table",
+    "forest_caption", "forest_figure", "forest_table", "holm", "paired_t", "show_forest", "t_interval",
+    "show_video", "video_html", "window_video",
     "REGIME_ARMS", "REGIME_DIR", "regime_curves", "regime_runs", "regime_table",
     # pages
     "BENCHMARKS", "bench_table", "load_bench", "sweep_time_table",

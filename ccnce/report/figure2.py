@@ -27,25 +27,63 @@ def _arm_rows() -> tuple[np.ndarray, np.ndarray]:
             np.array([kept.index(j) for j in LEFT_ARM if j in kept]))
 
 
-def joint_displacement(window: np.ndarray) -> np.ndarray:
-    """(T, 96) pixel window → (T, 48): distance of each kept joint from its position in the first frame."""
+def joint_displacement(window: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """(T, 96) pixel window → (T, 48): distance of each kept joint from its position in the first frame
+    where it was detected. ``valid`` (T, 48) marks detected keypoints; dropped ones are NaN."""
     w = np.asarray(window, dtype=float)
     n = w.shape[-1] // 2
     xy = np.stack([w[:, :n], w[:, n:]], axis=-1)
-    return np.linalg.norm(xy - xy[:1], axis=-1)
+    ok = np.ones(xy.shape[:2], bool) if valid is None else np.asarray(valid, bool)
+    first = np.where(ok.any(axis=0), ok.argmax(axis=0), 0)
+    disp = np.linalg.norm(xy - xy[first, np.arange(n)][None], axis=-1)
+    return np.where(ok, disp, np.nan)
+
+
+def detected(window: np.ndarray) -> np.ndarray:
+    """(T, 96) pixel window → (T, 48) bool: keypoints the detector kept (not thrown far off the body, the
+    mark of a dropped OpenPose keypoint; :func:`ccnce.plots.plausible`)."""
+    from ccnce.plots import plausible
+
+    return plausible(from_kept(np.asarray(window, dtype=float)))[:, list(KEPT_JOINTS)] > 0
+
+
+DROPPED_GREY = 0.82
 
 
 def _two_tone(values: np.ndarray, right: np.ndarray, left: np.ndarray, vmax: float) -> np.ndarray:
-    """(48, T) magnitudes → RGB image: right-arm rows in reds, then left-arm rows in blues."""
+    """(48, T) magnitudes → RGB image: right-arm rows in reds, then left-arm rows in blues; NaN (a dropped
+    keypoint) in grey."""
     import matplotlib
 
-    v = np.clip(values / max(vmax, 1e-9), 0, 1)
+    v = np.clip(np.nan_to_num(values / max(vmax, 1e-9)), 0, 1)
     reds, blues = matplotlib.colormaps["Reds"], matplotlib.colormaps["Blues"]
-    return np.concatenate([reds(v[right])[..., :3], np.ones((1, v.shape[1], 3)), blues(v[left])[..., :3]], axis=0)
+    img = np.concatenate([reds(v[right])[..., :3], np.ones((1, v.shape[1], 3)), blues(v[left])[..., :3]], axis=0)
+    dropped = np.concatenate([np.isnan(values[right]), np.zeros((1, v.shape[1]), bool), np.isnan(values[left])])
+    img[dropped] = DROPPED_GREY
+    return img
 
 
 def _valid_members(poses: np.ndarray) -> list[np.ndarray]:
     return [m for m in poses if np.isfinite(m).all() and np.abs(m).sum() > 0]
+
+
+def _member_classes(path: Path, members: list[list[np.ndarray]], data_source: str) -> list[list[int]] | None:
+    """True gesture class of every stored member (synthetic data present in this build), else None."""
+    from ccnce.report.runs import synthetic_root
+    from ccnce.report.video import test_window_classes
+
+    root = synthetic_root()
+    if data_source != "synthetic" or not (root / "cmu_intervals_df.csv").exists():
+        return None
+    flat = [m for ms in members for m in ms]
+    if not flat:
+        return None
+    classes = test_window_classes(path, np.stack(flat), root).tolist()
+    out, k = [], 0
+    for ms in members:
+        out.append(classes[k:k + len(ms)])
+        k += len(ms)
+    return out
 
 
 def cluster_heatmaps(runs: pd.DataFrame, data_source: str = "synthetic", speaker: str | None = None,
@@ -54,44 +92,67 @@ def cluster_heatmaps(runs: pd.DataFrame, data_source: str = "synthetic", speaker
 
     Per cluster, one row: first the members overlaid in the image plane (where the right-arm joints
     (red) and left-arm joints (blue) went during the 64 frames: a density, darker = more time spent),
-    then one heatmap per member of joint motion over time: each joint's distance from its position in
-    the first frame (pixels), right-arm joints in reds above the white line, left-arm joints in blues
-    below. Clusters with the most stored members are shown.
+    then one heatmap per member of joint motion over time: each joint's distance from where it was first
+    detected (pixels, one colour scale for the figure, colourbars on the right), right-arm joints in reds
+    above the white line, left-arm joints in blues below; keypoints the detector dropped are grey, not
+    motion. With the synthetic dataset in the build, each member is titled with its true gesture class
+    and clusters are ordered by their members' majority class; otherwise by cluster id.
     """
+    import matplotlib
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
     path = find_run(runs, data_source, "ccnce", speaker, seed, needs="clusters.npz")
     if path is None:
         raise MissingResults(f"no CC-NCE run with clusters.npz under results/{data_source}/")
     data = _load_npz(path, "clusters", ("poses", "cluster_ids"))
     poses, ids = np.asarray(data["poses"], dtype=float), np.asarray(data["cluster_ids"])
-    members = [_valid_members(p) for p in poses]
-    order = sorted(range(len(members)), key=lambda c: (-min(len(members[c]), n_members), c))
-    chosen = [c for c in order if members[c]][:n_clusters]
+    members = [_valid_members(p)[:n_members] for p in poses]
+    by_size = sorted(range(len(members)), key=lambda c: (-len(members[c]), c))
+    chosen = [c for c in by_size if members[c]][:n_clusters]
     if not chosen:
         raise MissingResults(f"{run_label(path)}: clusters.npz has no stored member sequences")
+    classes = _member_classes(path, [members[c] for c in chosen], data_source)
+    names = _gesture_names()
+    if classes is not None:
+        majority = [max(set(cs), key=cs.count) if cs else -1 for cs in classes]
+        order = sorted(range(len(chosen)), key=lambda i: (majority[i] < 0, majority[i], int(ids[chosen[i]])))
+        chosen, classes = [chosen[i] for i in order], [classes[i] for i in order]
+    else:
+        chosen = sorted(chosen, key=lambda c: int(ids[c]))
     right, left = _arm_rows()
-    fig = _new_figure(2.6 + 2.5 * n_members, 2.3 * len(chosen) + 0.5)
+    disp = {c: [joint_displacement(s, detected(s)).T for s in members[c]] for c in chosen}
+    valid = np.concatenate([d[np.isfinite(d)] for ds in disp.values() for d in ds])
+    vmax = float(np.percentile(valid, 99)) if valid.size else 1.0
+    fig = _new_figure(2.6 + 2.5 * n_members + 0.9, 2.3 * len(chosen) + 0.6)
     axes = fig.subplots(len(chosen), 1 + n_members, squeeze=False,
                         gridspec_kw={"width_ratios": [1.1] + [1.0] * n_members})
-    for row, c in zip(axes, chosen):
-        seqs = members[c][:n_members]
+    for r, (row, c) in enumerate(zip(axes, chosen)):
+        seqs = members[c]
         _overlay(row[0], seqs)
         row[0].set_title(f"cluster {int(ids[c])}: {len(seqs)} members overlaid", fontsize=8)
-        disp = [joint_displacement(s).T for s in seqs]
-        vmax = float(np.percentile(np.concatenate([d.ravel() for d in disp]), 99)) or 1.0
         for k, ax in enumerate(row[1:]):
             ax.set_xticks([]), ax.set_yticks([])
-            if k >= len(disp):
+            if k >= len(seqs):
                 ax.set_axis_off()
                 continue
-            img = _two_tone(disp[k], right, left, vmax)
+            img = _two_tone(disp[c][k], right, left, vmax)
             ax.imshow(img, aspect="auto", interpolation="nearest", extent=(0, img.shape[1], img.shape[0], 0))
-            ax.set_title(f"member {k + 1}: joint displacement", fontsize=8)
+            cls = classes[r][k] if classes is not None else None
+            label = ("" if cls is None else f": {names.get(cls, f'class {cls}')}" if cls >= 0 else ": no single class")
+            ax.set_title(f"member {k + 1}{label}", fontsize=8)
             ax.set_xlabel("frame (15 fps)", fontsize=7)
             ax.set_xticks([0, 32, 64])
             ax.set_yticks([len(right) / 2, len(right) + 1 + len(left) / 2], ["right arm", "left arm"], fontsize=7)
             ax.tick_params(labelsize=7)
-    fig.suptitle(f"Figure 2 (left), re-made: CC-NCE global clusters ({data_source}; colour scale per cluster "
-                 f"up to its 99th percentile of displacement)", fontsize=9)
+    norm = Normalize(0, vmax)
+    for cmap, arm in (("Blues", "left"), ("Reds", "right")):
+        bar = fig.colorbar(ScalarMappable(norm, matplotlib.colormaps[cmap]), ax=axes[:, -1], fraction=0.05, pad=0.01)
+        bar.set_label(f"{arm} arm: displacement (px)", fontsize=7)
+        bar.ax.tick_params(labelsize=6.5)
+    fig.suptitle(f"Figure 2 (left), re-made: CC-NCE global clusters ({data_source}); grey = keypoint dropped by "
+                 f"the detector; " + ("true gesture class per member" if classes is not None else
+                                      "true classes need the synthetic dataset in the build"), fontsize=9)
     _footer(fig, [path])
     return fig
 
@@ -150,8 +211,9 @@ def tsne_figure(runs: pd.DataFrame, data_source: str = "synthetic", speaker: str
                 seed: int | None = None, variants: Sequence[str] = ("ccnce", "none"), max_points: int = 600,
                 top_clusters: int = 10) -> Figure:
     """Figure 2 (right): t-SNE of the pooled language embeddings ``z`` of test windows, one row per variant,
-    coloured by CC-NCE's online cluster (the ``top_clusters`` largest; others grey) and by true gesture
-    class (synthetic data). Same speaker and seed for every row; at most ``max_points`` windows (fixed
+    coloured by CC-NCE's online cluster (the ``top_clusters`` largest, tab10 circles; others grey) and by
+    true gesture class (synthetic data; a separate palette, triangles), with the k-NN accuracy beside its
+    chance level (the test majority class's share). Same speaker and seed for every row; at most ``max_points`` windows (fixed
     subsample)."""
     pick = pick_speaker_seed(runs, data_source, variants, "embeddings.npz")
     if pick is None:
@@ -178,12 +240,13 @@ def tsne_figure(runs: pd.DataFrame, data_source: str = "synthetic", speaker: str
         keep = np.sort(np.random.default_rng(0).permutation(n)[:max_points])
         xy = tsne_embedding(z[keep])
         metrics = _metrics(path)
-        knn = metrics.get("knn_acc")
-        knn_text = f", k-NN acc. {knn:.2f}" if isinstance(knn, (int, float)) else ""
+        knn, chance = metrics.get("knn_acc"), metrics.get("knn_chance")
+        knn_text = f"; k-NN {knn:.2f}" if isinstance(knn, (int, float)) else ""
+        knn_text += f", chance {chance:.2f}" if knn_text and isinstance(chance, (int, float)) else ""
         _scatter_clusters(row[0], xy, cluster[keep], top_clusters)
         row[0].set_title(f"{VARIANT_LABEL[v]}: coloured by online cluster", fontsize=8.5)
         _scatter_gestures(row[1], xy, gesture[keep], names)
-        row[1].set_title(f"{VARIANT_LABEL[v]}: coloured by true gesture{knn_text}", fontsize=8.5)
+        row[1].set_title(f"{VARIANT_LABEL[v]}: true gesture{knn_text}", fontsize=8.5)
     fig.suptitle(f"Figure 2 (right), re-made: t-SNE of language embeddings z, test windows ({data_source}, "
                  f"{speaker}, seed {seed})", fontsize=9)
     _footer(fig, [p for p in paths.values() if p is not None])
@@ -210,8 +273,16 @@ def _scatter_clusters(ax, xy: np.ndarray, cluster: np.ndarray, top: int) -> None
     ax.scatter(xy[other, 0], xy[other, 1], s=4, color="#cccccc", linewidths=0, label="other / none")
     for color, c in zip(_palette(len(largest)), largest):
         m = cluster == c
-        ax.scatter(xy[m, 0], xy[m, 1], s=7, color=color, linewidths=0, label=f"cluster {int(c)}")
+        ax.scatter(xy[m, 0], xy[m, 1], s=8, color=color, marker="o", linewidths=0, label=f"cluster {int(c)}")
     ax.legend(fontsize=5.5, markerscale=1.5, frameon=False, loc="best", ncol=2)
+
+
+def _gesture_palette(n: int) -> list:
+    """Gesture classes get their own palette (and triangles), never the clusters' tab10 circles: a colour
+    on the left panel of :func:`tsne_figure` means nothing on the right one."""
+    import seaborn as sns
+
+    return sns.color_palette("husl", n)
 
 
 def _scatter_gestures(ax, xy: np.ndarray, gesture: np.ndarray, names: Mapping[int, str]) -> None:
@@ -219,9 +290,10 @@ def _scatter_gestures(ax, xy: np.ndarray, gesture: np.ndarray, names: Mapping[in
     unknown = gesture == UNLABELLED
     ax.scatter(xy[unknown, 0], xy[unknown, 1], s=4, color="#cccccc", linewidths=0, label="unknown")
     classes = np.unique(gesture[~unknown])
-    for color, g in zip(_palette(len(classes)), classes):
+    for color, g in zip(_gesture_palette(len(classes)), classes):
         m = gesture == g
-        ax.scatter(xy[m, 0], xy[m, 1], s=7, color=color, linewidths=0, label=names.get(int(g), f"class {int(g)}"))
+        ax.scatter(xy[m, 0], xy[m, 1], s=11, color=color, marker="^", linewidths=0,
+                   label=names.get(int(g), f"class {int(g)}"))
     if not len(classes):
         ax.text(0.02, 0.02, "no true gesture labels (real data)", transform=ax.transAxes, fontsize=7)
     ax.legend(fontsize=5.5, markerscale=1.5, frameon=False, loc="best", ncol=2)

@@ -14,6 +14,7 @@ BENCHMARKS: dict[str, str] = {
     "clustering": "vectorised online clustering (Algorithms 1–2) vs. the plain-Python reference: speed-up",
     "step": "milliseconds per training step (D + G) per variant, and the ratio to the backbone alone",
     "cache": "what the window cache costs to build and what it buys when reading",
+    "bank_encoding": "CC-NCE forward per batch with each way of encoding the global bank's members",
 }
 """Benchmarks the Performance page expects as ``results/bench/<name>.json`` (``ccnce bench NAME --json``)."""
 

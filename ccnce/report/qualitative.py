@@ -41,31 +41,73 @@ def _qualitative_inputs(runs: pd.DataFrame, data_source: str, speaker: str | Non
     return paths, data, speaker, seed
 
 
-def qualitative_figure(runs: pd.DataFrame, data_source: str = "synthetic", speaker: str | None = None,
-                       seed: int | None = None, window: int = 0, n_frames: int = 6) -> Figure:
-    """Figure 4: one row per variant; ``n_frames`` frames across one test window, the generated skeleton
-    (right arm red, left arm blue) drawn over the true one (grey) at the same frames."""
-    from ccnce.plots import draw_skeleton
+def pick_windows(gesture: np.ndarray, n: int) -> list[int]:
+    """Up to ``n`` stored windows of different true gesture classes (labelled ones first, in stored order);
+    without labels the first ``n``."""
+    gesture = np.asarray(gesture)
+    picked, seen = [], set()
+    for i, g in enumerate(gesture):
+        if g >= 0 and int(g) not in seen:
+            picked.append(i)
+            seen.add(int(g))
+    picked += [i for i in range(len(gesture)) if i not in picked]
+    return picked[:n]
 
-    paths, data, speaker, seed = _qualitative_inputs(runs, data_source, speaker, seed, window)
-    fig = _new_figure(1.35 * n_frames + 1.0, 1.25 * len(paths) + 0.6)
-    axes = fig.subplots(len(paths), 1, squeeze=False)[:, 0]
-    for ax, (v, d) in zip(axes, data.items()):
-        pred, true = from_kept(np.asarray(d["pred"][window], float)), from_kept(np.asarray(d["true"][window], float))
-        frames = np.linspace(0, len(true) - 1, n_frames).round().astype(int)
-        width = np.ptp(np.concatenate([true[:, :, 0], pred[:, :, 0]]))
-        step = 1.15 * width
-        for k, t in enumerate(frames):
-            draw_skeleton(ax, true[t], color=TRUE_COLOR, confidence=_NO_FACE * plausible(true[t]),
-                          offset=(k * step, 0), linewidth=2.2)
-            draw_skeleton(ax, pred[t], confidence=_NO_FACE * plausible(pred[t]), offset=(k * step, 0), linewidth=1.2)
-        ax.set_xticks([k * step for k in range(n_frames)], [f"frame {t}" for t in frames], fontsize=6.5)
-        ax.set_yticks([])
-        for side in ("top", "right", "left"):
-            ax.spines[side].set_visible(False)
-        ax.set_ylabel(VARIANT_LABEL[v], fontsize=8)
-    fig.suptitle(f"Figure 4, re-made: generated (colour) over true (grey), test window {window} "
-                 f"({data_source}, {speaker}, seed {seed})", fontsize=9)
+
+def qualitative_figure(runs: pd.DataFrame, data_source: str = "synthetic", speaker: str | None = None,
+                       seed: int | None = None, n_windows: int = 3, n_frames: int = 6) -> Figure:
+    """Figure 4: ``n_windows`` stored test windows of different true gesture classes; per window its class,
+    the words spoken in it (synthetic data in the build) and one row per variant with its L1 on that
+    window (pixels, mean over frames and coordinates): ``n_frames`` frames, each in its own panel fitted
+    to the window's poses, the generated skeleton (right arm red, left arm blue) over the true one (grey)."""
+    from ccnce.plots import draw_skeleton
+    from ccnce.report.figure2 import _gesture_names
+    from ccnce.report.runs import synthetic_root
+
+    paths, data, speaker, seed = _qualitative_inputs(runs, data_source, speaker, seed, 0)
+    first = next(iter(data.values()))
+    n_stored = min(len(d["pred"]) for d in data.values())
+    gesture = np.asarray(first.get("gesture", np.full(n_stored, -1)))[:n_stored]
+    windows = pick_windows(gesture, n_windows)
+    names = _gesture_names()
+    root = synthetic_root()
+    with_words = data_source == "synthetic" and (root / "cmu_intervals_df.csv").exists() and "window" in first
+    fig = _new_figure(1.45 * n_frames + 1.2, (1.35 * len(paths) + 0.45) * len(windows) + 0.5)
+    subfigs = fig.subfigures(len(windows), 1, squeeze=False)[:, 0]
+    for sub, w in zip(subfigs, windows):
+        cls = int(gesture[w])
+        label = (names.get(cls, f"class {cls}") if cls >= 0 else "no single true class") if "gesture" in first \
+            else "true class not stored"
+        words = ""
+        if with_words:
+            from ccnce.report.video import locate_window
+
+            words = f" — “{locate_window(paths[next(iter(paths))], int(first['window'][w]), root).words}”"
+        position = int(first["window"][w]) if "window" in first else w
+        sub.suptitle(f"test window {position}: {label}{words}", fontsize=8.5, x=0.02, ha="left")
+        axes = sub.subplots(len(data), n_frames, squeeze=False)
+        seqs = {v: (from_kept(np.asarray(d["pred"][w], float)), from_kept(np.asarray(d["true"][w], float)))
+                for v, d in data.items()}
+        both = np.concatenate([np.concatenate([p, t]) for p, t in seqs.values()])
+        both = both[plausible(both) * _NO_FACE > 0]
+        lo, hi = both.min(axis=0), both.max(axis=0)
+        pad = 0.06 * (hi - lo).max()
+        for row, (v, (pred, true)) in zip(axes, seqs.items()):
+            l1 = float(np.abs(np.asarray(data[v]["pred"][w], float) - np.asarray(data[v]["true"][w], float)).mean())
+            frames = np.linspace(0, len(true) - 1, n_frames).round().astype(int)
+            for ax, t in zip(row, frames):
+                draw_skeleton(ax, true[t], color=TRUE_COLOR, confidence=_NO_FACE * plausible(true[t]), linewidth=2.4)
+                draw_skeleton(ax, pred[t], confidence=_NO_FACE * plausible(pred[t]), linewidth=1.3)
+                ax.set_xlim(lo[0] - pad, hi[0] + pad), ax.set_ylim(hi[1] + pad, lo[1] - pad)
+                ax.set_xticks([]), ax.set_yticks([])
+                for side in ax.spines.values():
+                    side.set_visible(False)
+            row[0].set_ylabel(f"{VARIANT_LABEL[v]}\nL1 {l1:.1f} px", fontsize=7.5)
+            if v == next(iter(seqs)):
+                for ax, t in zip(row, frames):
+                    ax.set_title(f"frame {t}", fontsize=6.5)
+    fig.suptitle(f"Figure 4, re-made: generated (colour) over true (grey), {len(windows)} test windows "
+                 f"({data_source}, {speaker}, seed {seed}); L1 on the window in pixels", fontsize=9)
     _footer(fig, paths.values())
     return fig
 
