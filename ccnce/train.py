@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ccnce import distributed
 from ccnce import evaluate as ev
 from ccnce import provenance
 from ccnce.config import Config
@@ -70,7 +71,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
 
     # --- models, optimisers, contrastive term
     seed_everything(cfg.seed)
-    device = torch.device(cfg.device)
+    device = distributed.setup(cfg.device)  # joins the process group under torchrun
     G = build_generator(cfg).to(device)
     D = build_discriminator(cfg).to(device)
     contrastive = build_contrastive(cfg, G).to(device)
@@ -97,19 +98,24 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
             log.info("resuming %s from epoch %d", out, start_epoch)
         else:
             log.warning("checkpoint %s has another config hash; starting over", checkpoint)
-    write_json(out / "config.json", {**cfg.to_dict(), "config_hash": cfg.hash()})
+    main = distributed.is_main()  # under torchrun rank 0 alone writes; every rank resumes from its checkpoint
+    if main:
+        write_json(out / "config.json", {**cfg.to_dict(), "config_hash": cfg.hash()})
 
     # --- loop
     from tqdm.auto import tqdm
 
     epochs = tqdm(range(start_epoch, cfg.epochs), desc=f"{cfg.speaker}/{cfg.variant}/seed{cfg.seed}",
-                  disable=not progress, initial=start_epoch, total=cfg.epochs)
+                  disable=not (progress and main), initial=start_epoch, total=cfg.epochs)
     for epoch in epochs:
         if best["bad_epochs"] >= cfg.patience and cfg.early_stopping != "none":
             break
         G.train(), D.train()
         contrastive.on_epoch_start(epoch)
         loader = make_loader(data.train, cfg.batch_size, shuffle=True, seed=cfg.seed * 100_003 + epoch, drop_last=True)
+        if distributed.active():  # this rank's share of every global batch
+            loader = make_loader(data.train, distributed.local_batch_size(cfg.batch_size), shuffle=True, drop_last=True,
+                                 sampler=distributed.train_sampler(data.train, cfg.seed * 100_003, epoch))
         sums: dict[str, float] = {}
         n = 0
         truth_ids, cluster_ids = [], []
@@ -126,7 +132,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
         contrastive.on_epoch_end(epoch)
         sched_G.step(), sched_D.step()
 
-        row = {"epoch": epoch, **{k: v / max(n, 1) for k, v in sums.items()}}
+        row = {"epoch": epoch, **{k: v / max(n, 1) for k, v in distributed.mean_over_ranks(sums).items()}}
         row["dev_l1"] = ev.window_l1(G, data.dev, cfg, device)
         row.update(ev.online_cluster_quality(cluster_ids, truth_ids))
         history.append(row)
@@ -139,9 +145,14 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
                 best["bad_epochs"] += 1
         epochs.set_postfix(dev_l1=f"{row['dev_l1']:.3f}", rec=f"{row.get('rec', float('nan')):.3f}")
 
-        _save_checkpoint(checkpoint, stateful, cfg, epoch, history, best)
+        if main:
+            _save_checkpoint(checkpoint, stateful, cfg, epoch, history, best)
+        distributed.barrier()
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
             return RunResult(out, {}, pd.DataFrame(history), source.name, start_epoch)
+
+    if not main:  # rank 0 evaluates and writes
+        return RunResult(out, {}, pd.DataFrame(history), source.name, start_epoch)
 
     # --- evaluate the best epoch's generator on full test intervals
     if best["G"] is not None and cfg.early_stopping != "none":
@@ -166,7 +177,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
     for name, arrays in evaluation.samples.items():
         ev.write_samples(out / f"{name}.npz", arrays)
     write_json(out / "provenance.json", {
-        **provenance.collect(cfg.device, source.name, source.fingerprint),
+        **provenance.collect(cfg.device, source.name, source.fingerprint), **distributed.describe(),
         "started": started, "finished": provenance.now(),
         "wall_seconds": round(time.perf_counter() - t_start, 2), "resumed_from_epoch": start_epoch,
     })

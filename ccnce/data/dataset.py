@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler
 
 from ccnce.config import Config
 from ccnce.data.cache import (
@@ -187,8 +187,9 @@ def _already_collated(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
 
 
 def make_loader(ws: WindowSet, batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False,
-                num_workers: int = 0) -> DataLoader:
-    """A DataLoader of collated batches; the order depends only on ``seed`` (and the epoch count).
+                num_workers: int = 0, sampler: Sampler | None = None) -> DataLoader:
+    """A DataLoader of collated batches; the order depends only on ``seed`` (and the epoch count), or on
+    ``sampler`` when one is given (a rank's ``DistributedSampler``, :mod:`ccnce.distributed`).
 
     Each batch is gathered in one vectorised read (``ws[list_of_positions]``) rather than window by
     window; the result equals ``collate_windows([ws[i] for i in positions])``.
@@ -196,6 +197,8 @@ def make_loader(ws: WindowSet, batch_size: int, shuffle: bool, seed: int = 0, dr
     generator = torch.Generator()
     generator.manual_seed(seed)
     base = RandomSampler(ws, generator=generator) if shuffle else SequentialSampler(ws)
+    if sampler is not None:
+        base = sampler
     return DataLoader(ws, sampler=BatchSampler(base, batch_size, drop_last), batch_size=None,
                       collate_fn=_already_collated, num_workers=num_workers)
 

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F_nn
 from torch import Tensor
 
+from ccnce import distributed
 from ccnce.clustering import ClusteringResult, GlobalBank, OnlineClustering, ThresholdEstimator
 from ccnce.config import Config
 from ccnce.losses.contrastive import ContrastiveLoss, Diagnostics, Unregistered, frozen_copy, momentum_update
@@ -153,7 +154,11 @@ class CCNCELoss(ContrastiveLoss):
 
     # ------------------------------------------------------------------ interface
     def term(self, batch: dict[str, Tensor], out: GeneratorOutput, epoch: int) -> tuple[Tensor, Diagnostics]:
-        y = batch["pose"]
+        """Under torchrun the clustering sees the *global* batch: every rank gathers all ranks' windows
+        ``y`` and stored features, runs Algorithms 1–2 on them (same random draws everywhere) and so holds
+        the same bank; its own anchors ``z`` (with gradient) are then contrasted with the bank's keys,
+        which hold every rank's members (:mod:`ccnce.distributed`)."""
+        y = distributed.all_gather(batch["pose"])
         if self.F_momentum is not None:
             momentum_update(self.F_momentum, self.online.module.F, self.momentum)
         S = self.clustering.observe(y, epoch)
@@ -161,19 +166,23 @@ class CCNCELoss(ContrastiveLoss):
         if epoch < self.warmup_epochs:
             diagnostics = {"mu_hat": estimator.mu_hat, "sigma_hat": estimator.sigma_hat} if estimator.ready else {}
             return out.z.new_zeros(()), diagnostics
-        result = self.clustering.cluster(y, S, self.encode_for_bank(out.h))
-        loss, n_candidates = self._loss(out.z, result)
+        result = self.clustering.cluster(y, S, distributed.all_gather(self.encode_for_bank(out.h)))
+        own = distributed.local_slice(out.z.shape[0])
+        loss, n_candidates = self._loss(out.z, result, own)
         diagnostics = result.diagnostics(self.global_bank, estimator)
+        diagnostics["cluster_ids"] = diagnostics["cluster_ids"][own]
         diagnostics["n_candidates"] = n_candidates
         return loss, diagnostics
 
-    def _loss(self, z: Tensor, result: ClusteringResult) -> tuple[Tensor, int]:
+    def _loss(self, z: Tensor, result: ClusteringResult, own: slice) -> tuple[Tensor, int]:
+        """Eq. 7 for the anchors ``z``, samples ``own`` of the (global) batch that ``result`` clustered.
+        The candidates are drawn for the whole batch, so they are the same on every rank."""
         bank = self.global_bank
         joined = torch.zeros(bank.max_clusters, dtype=torch.bool, device=result.rows.device)
         joined[result.rows] = True
         candidates = select_candidates(bank.member_mask(), joined, self.per_cluster, self.clustering.generator)
         keys = self._keys(candidates).to(z.dtype)
-        positive, negative = candidate_masks(result.rows, result.slots, candidates, bank.slots)
+        positive, negative = candidate_masks(result.rows[own], result.slots[own], candidates, bank.slots)
         if self.loss_form == "original":
             return original_bce(z, keys, positive, negative), int(candidates.numel())
         return info_nce(window_scores(z, keys).float() / self.tau, positive, negative), int(candidates.numel())
