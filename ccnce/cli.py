@@ -139,6 +139,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     module = importlib.import_module(f"ccnce.bench.{args.name}")
     options = {k: getattr(args, k) for k in ("device", "profile") if getattr(args, k) is not None}
+    if args.set:
+        options["overrides"] = _overrides(args.set)
     unsupported = sorted(set(options) - set(inspect.signature(module.run).parameters))
     if unsupported:
         raise CcnceError(f"bench {args.name} has no option {', '.join('--' + k for k in unsupported)}")
@@ -224,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke check)")
     p.add_argument("--device", default=None, help="step: cpu (default) or cuda")
     p.add_argument("--profile", default=None, help="step: the config profile (default cpu)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="step: override a config field")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bench)
     return parser

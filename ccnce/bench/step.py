@@ -54,14 +54,15 @@ def build_variant(cfg: Config, text: torch.nn.Module) -> dict[str, Any]:
     return {"cfg": cfg, "g": generator, "d": discriminator, "c": contrastive, "opt_g": opt_g, "opt_d": opt_d}
 
 
-def run(quick: bool = False, profile: str = "cpu", device: str = "cpu") -> dict[str, dict[str, float]]:
+def run(quick: bool = False, profile: str = "cpu", device: str = "cpu",
+        overrides: dict[str, Any] | None = None) -> dict[str, dict[str, float]]:
     """Median ms/step of every variant, its ratio to ``none`` and windows/s; on CUDA also the peak memory
     of a step (bf16 autocast when the profile's ``amp`` is on; batches copied from pinned memory with
     ``non_blocking``, as training does)."""
     reps, warm_steps, pool = (5, 2, 4) if quick else (15, 3, 8)
     torch.manual_seed(0)
     rng = torch.Generator().manual_seed(0)
-    base = Config.from_profile(profile, device=device)
+    base = Config.from_profile(profile, **{"device": device, **(overrides or {})})
     dev = torch.device(device)
     cuda = dev.type == "cuda"
     prototypes = class_prototypes(16, rng)
