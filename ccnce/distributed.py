@@ -155,7 +155,8 @@ def mean_over_ranks(sums: dict[str, float]) -> dict[str, float]:
     if not active() or not sums:
         return sums
     keys = sorted(sums)
-    values = torch.tensor([sums[k] for k in keys], dtype=torch.float64)
+    on = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else None  # nccl: GPU tensors
+    values = torch.tensor([sums[k] for k in keys], dtype=torch.float64, device=on)
     dist.all_reduce(values)
     return dict(zip(keys, (values / world_size()).tolist()))
 
