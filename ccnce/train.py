@@ -120,7 +120,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
         n = 0
         truth_ids, cluster_ids = [], []
         for batch in loader:
-            batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+            batch = {k: _to_device(v, device) if torch.is_tensor(v) else v for k, v in batch.items()}
             logs = train_step(G, D, opt_G, opt_D, contrastive, batch, cfg, epoch)
             for k, v in logs.items():
                 if isinstance(v, (int, float)):
@@ -218,6 +218,13 @@ def evaluate_dir(directory: str | Path, progress: bool = True, write: bool = Fal
 def _load_data(cfg: Config, root: Path, progress: bool):
     data = load_speaker(cfg, root, progress=progress)
     return data, load_full_intervals(cfg, root, "test", progress=progress, data=data)
+
+
+def _to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """To a GPU from pinned memory without blocking (the copy overlaps the previous step's kernels)."""
+    if device.type != "cuda":
+        return x.to(device)
+    return x.pin_memory().to(device, non_blocking=True)
 
 
 def _final_cluster_quality(history: list[dict[str, Any]]) -> dict[str, float]:
