@@ -102,7 +102,9 @@ def _run_wave(executor: Any, RunJob: type, runner: Runner, configs: list[Config]
         try:
             outcomes.append(job.result())
         except Exception as e:  # the job itself failed (killed, out of requeues, not importable)
-            line = str(e).strip().splitlines()[-1][:300] if str(e).strip() else type(e).__name__
+            # submitit's error ends with the log paths; the job's own exception is the last other line
+            lines = [x.strip() for x in str(e).splitlines() if x.strip() and not x.strip().startswith("- ")]
+            line = lines[-1][:300] if lines else type(e).__name__
             outcomes.append(RunOutcome(cfg.speaker, cfg.variant, cfg.seed, "failed", time.perf_counter() - t,
                                        f"job {job.job_id}: {line}"))
     return outcomes
