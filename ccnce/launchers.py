@@ -6,7 +6,7 @@ complete as one SLURM array; ``--launcher local`` runs them as local submitit jo
 (:func:`ccnce.sweep.run_one`), so the outcomes and the summary table are the same.
 
 Preemption and time limits: a job is a :class:`submitit.helpers.Checkpointable`, so when SLURM preempts it
-or its time runs out submitit requeues the same job (up to ``max_requeues`` times for time-outs), and the
+or its time runs out submitit requeues the same job (up to ``MAX_REQUEUES`` times for time-outs), and the
 run resumes from its last epoch checkpoint (``ccnce.train``); a complete run is never re-run.
 """
 
@@ -30,8 +30,16 @@ LAUNCHERS = ("inprocess", "local", "slurm")
 Runner = Callable[[Config, str], RunOutcome]
 
 
+MAX_REQUEUES = 3  # time-outs after which SLURM gives a job up (preemptions requeue without limit)
+
+
+def executor_options(launcher: str) -> dict[str, Any]:
+    """submitit's ``AutoExecutor`` constructor options (not ``update_parameters`` ones) for ``launcher``."""
+    return {"slurm_max_num_timeout": MAX_REQUEUES} if launcher == "slurm" else {}
+
+
 def executor_parameters(launcher: str, partition: str | None = None, gpus_per_run: int = 0, time_min: int = 120,
-                        cpus_per_run: int = 2, parallel: int = 1, max_requeues: int = 3) -> dict[str, Any]:
+                        cpus_per_run: int = 2, parallel: int = 1) -> dict[str, Any]:
     """submitit's ``update_parameters`` for ``launcher``: generic names, SLURM ones prefixed ``slurm_``."""
     if launcher not in ("local", "slurm"):
         raise CcnceError(f"--launcher {launcher!r}: submitit launchers are 'local' and 'slurm'")
@@ -40,8 +48,7 @@ def executor_parameters(launcher: str, partition: str | None = None, gpus_per_ru
     if launcher == "slurm":
         if not partition:
             raise CcnceError("--launcher slurm needs --partition")
-        params.update(slurm_partition=partition, slurm_array_parallelism=max(1, parallel),
-                      slurm_max_num_timeout=max_requeues)
+        params.update(slurm_partition=partition, slurm_array_parallelism=max(1, parallel))
     return params
 
 
@@ -81,7 +88,7 @@ def submit(configs: list[Config], data_source: str, launcher: str, folder: str |
     todo = [c for c, done in zip(configs, complete) if not done]
     log.info("%d runs complete, %d to submit (%s)", len(outcomes), len(todo), launcher)
     if todo:
-        executor = submitit.AutoExecutor(folder=str(folder), cluster=launcher)
+        executor = submitit.AutoExecutor(folder=str(folder), cluster=launcher, **executor_options(launcher))
         executor.update_parameters(**executor_parameters(launcher, **parameters))
         RunJob = _job_class(submitit)
         # SLURM: one array (its parallelism is a parameter); local: waves of ``parallel`` processes, since
@@ -103,9 +110,15 @@ def _run_wave(executor: Any, RunJob: type, runner: Runner, configs: list[Config]
         try:
             outcomes.append(job.result())
         except Exception as e:  # the job itself failed (killed, out of requeues, not importable)
-            # submitit's error ends with the log paths; the job's own exception is the last other line
-            lines = [x.strip() for x in str(e).splitlines() if x.strip() and not x.strip().startswith("- ")]
-            line = lines[-1][:300] if lines else type(e).__name__
             outcomes.append(RunOutcome(cfg.speaker, cfg.variant, cfg.seed, "failed", time.perf_counter() - t,
-                                       f"job {job.job_id}: {line}"))
+                                       f"job {job.job_id}: {job_error_line(e)}"))
     return outcomes
+
+
+def job_error_line(error: Exception) -> str:
+    """The dead job's own exception line from submitit's error, whose text is the job's traceback between
+    dashed rules, then "You can check full logs with …" and the log paths."""
+    lines = [x.strip() for x in str(error).splitlines()]
+    lines = [x for x in lines if x and set(x) != {"-"} and not x.startswith("- ")
+             and not x.startswith("You can check full logs")]
+    return lines[-1][:300] if lines else type(error).__name__

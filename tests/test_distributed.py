@@ -46,9 +46,9 @@ def state_digest(contrastive: torch.nn.Module) -> str:
     return digest(*contrastive.buffers())
 
 
-def run_steps(variant: str, part: slice) -> list[dict[str, object]]:
+def run_steps(variant: str, part: slice, **overrides: object) -> list[dict[str, object]]:
     """Train a smoke-sized model on ``part`` of every global batch; what each step left behind."""
-    cfg = Config.from_profile("smoke", variant=variant, warmup_epochs=1)
+    cfg = Config.from_profile("smoke", variant=variant, warmup_epochs=1, **overrides)
     torch.manual_seed(0)
     G = build_generator(cfg, text=ToyText(cfg.d_model))
     D = build_discriminator(cfg)
@@ -69,19 +69,20 @@ def _rows(contrastive: torch.nn.Module) -> torch.Tensor:
     return torch.empty(0) if bank is None or bank.y is None else bank.y.clone()
 
 
-def _worker(rank: int, rendezvous: str, out: str, variant: str) -> None:
+def _worker(rank: int, rendezvous: str, out: str, variant: str, overrides: dict) -> None:
     dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=WORLD)
     torch.set_num_threads(1)
     try:
         b = GLOBAL_BATCH // WORLD
-        first, second = run_steps(variant, slice(rank * b, (rank + 1) * b)), run_steps(variant, slice(rank * b, (rank + 1) * b))
+        own = slice(rank * b, (rank + 1) * b)
+        first, second = run_steps(variant, own, **overrides), run_steps(variant, own, **overrides)
         torch.save({"first": first, "second": second, "describe": distributed.describe()}, Path(out) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
 
-def spawn(tmp_path: Path, variant: str) -> list[dict]:
-    mp.spawn(_worker, args=(str(tmp_path / "rendezvous"), str(tmp_path), variant), nprocs=WORLD, join=True)
+def spawn(tmp_path: Path, variant: str, **overrides: object) -> list[dict]:
+    mp.spawn(_worker, args=(str(tmp_path / "rendezvous"), str(tmp_path), variant, overrides), nprocs=WORLD, join=True)
     return [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
 
 
@@ -114,6 +115,22 @@ def test_two_half_batches_form_the_clusters_of_one_global_batch(ccnce_ranks):
         assert torch.equal(a["rows"], ref["rows"]), f"stored windows differ at step {step}"
         clustered += ref["cluster_ids"].numel()
     assert clustered == GLOBAL_BATCH * SCHEDULE.count(1)
+
+
+def test_oracle_clusters_see_every_ranks_true_gestures(tmp_path):
+    """clusters=oracle (study option) groups the gathered global batch by its gathered true gestures."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        alone = run_steps("ccnce", slice(None), clusters="oracle")
+    finally:
+        torch.set_num_threads(threads)
+    zero, one = spawn(tmp_path, "ccnce", clusters="oracle")
+    for step, (ref, a, b) in enumerate(zip(alone, zero["first"], one["first"])):
+        assert torch.equal(torch.cat([a["cluster_ids"], b["cluster_ids"]]), ref["cluster_ids"]), step
+        assert torch.equal(a["rows"], ref["rows"]), f"stored windows differ at step {step}"
+        assert a["state"] == b["state"], f"oracle bank differs between ranks after step {step}"
+    assert alone[-1]["cluster_ids"].numel() == GLOBAL_BATCH
 
 
 def test_same_seed_and_world_size_give_the_same_run(ccnce_ranks):
