@@ -65,3 +65,43 @@ def sweep_time_table(runs: pd.DataFrame) -> pd.DataFrame:
                  "total hours": f"{w.sum() / 3600:.2f}" if len(w) else MISSING,
                  "median min/run": f"{w.median() / 60:.1f}" if len(w) else MISSING, "device": ""})
     return pd.DataFrame(rows).set_index(["data_source", "variant"])
+
+
+# ------------------------------------------------------------------------------------ GPU-hours of the table
+TRAIN_INTERVALS: dict[str, tuple[int, str]] = {
+    # training intervals per speaker (PATS.md "Sizes"; mean interval ~10.7 s)
+    "bee": (547, "PATS"),
+    "maher": (925, "PATS"),
+    "lec_cosmic": (67, "PATS: ~84 intervals in all, bee's train share (0.79)"),
+    "oliver": (925, "assumed like maher (unverified)"),
+    "colbert": (925, "assumed like maher (unverified)"),
+}
+MEAN_INTERVAL_SECONDS = 10.7
+
+
+def train_windows(intervals: int, window: int = 64, hop: int = 5, fps: int = 15,
+                  seconds: float = MEAN_INTERVAL_SECONDS) -> int:
+    """Training windows of ``intervals`` intervals of mean length ``seconds``: ⌊(frames − window)/hop⌋ + 1 each."""
+    frames = int(seconds * fps)
+    return intervals * max(0, (frames - window) // hop + 1)
+
+
+def table_cost(ms_per_step: dict[str, float], measured_on: str, epochs: int = 20, batch_size: int = 32,
+               seeds: int = 3, window: int = 64, hop: int = 5) -> pd.DataFrame:
+    """Device-hours to train the paper's full table (5 speakers × the variants of ``ms_per_step`` × ``seeds``)
+    from measured milliseconds per training step (``ccnce bench step``): steps per epoch = training windows
+    / batch size, ``epochs`` epochs per run (no early stop). Evaluation is not counted. ``measured_on``
+    labels every row (a CPU figure is not a GPU figure)."""
+    rows = []
+    for speaker, (intervals, source) in TRAIN_INTERVALS.items():
+        windows = train_windows(intervals, window, hop)
+        steps = windows // batch_size * epochs
+        for variant, ms in ms_per_step.items():
+            rows.append({"speaker": speaker, "variant": variant, "train windows": windows, "size source": source,
+                         "steps per run": steps, "ms/step": ms, "runs": seeds,
+                         "hours": steps * ms / 3.6e6 * seeds, "measured on": measured_on})
+    df = pd.DataFrame(rows)
+    total = {"speaker": "all", "variant": "all", "train windows": int(df.groupby("speaker")["train windows"].first().sum()),
+             "size source": "", "steps per run": int(df["steps per run"].sum()), "ms/step": float("nan"),
+             "runs": int(df["runs"].sum()), "hours": float(df["hours"].sum()), "measured on": measured_on}
+    return pd.concat([df, pd.DataFrame([total])], ignore_index=True).set_index(["speaker", "variant"])
