@@ -88,6 +88,7 @@ def book(tmp_path_factory) -> Path:
     # CSVs and the video go to a static folder of their own, which a copy of _config.yml adds to the
     # build's static paths, so that the built pages' links resolve without writing into book/_static/
     static = tmp / "static"
+    (static / "downloads").mkdir(parents=True)  # Sphinx checks html_static_path before the notebooks write into it
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["sphinx"]["config"]["html_static_path"] = [str(ROOT / "book" / "_static"), str(static)]
     (tmp / "_config.yml").write_text(yaml.safe_dump(config))

@@ -38,7 +38,8 @@ from ccnce.report.figures import BODY_COLOR, LEFT_COLOR, RIGHT_COLOR, TRUE_COLOR
 from ccnce.report.grounding import CHANCE_OF, chance_level, cluster_quality_table, grounding_table, knn_figure
 from ccnce.report.idea import idea_figure
 from ccnce.report.notebook import figure_png, show, show_figure
-from ccnce.report.performance import BENCHMARKS, bench_table, load_bench, sweep_time_table
+from ccnce.report.performance import (BENCHMARKS, bank_encoding_figure, bench_figure, bench_provenance_note, bench_ratios,
+                                      bench_table, load_bench, sweep_time_table)
 from ccnce.report.regime import REGIME_ARMS, REGIME_DIR, regime_curves, regime_runs, regime_table
 from ccnce.report.findings import arms_table, claims_table, findings_box, load_replay, replay_figure, replay_summary, replay_table
 from ccnce.report.qualitative import animation_gif, animation_html, qualitative_figure, show_animation
@@ -75,7 +76,8 @@ __all__ = [
     "show_video", "video_html", "window_video",
     "REGIME_ARMS", "REGIME_DIR", "regime_curves", "regime_runs", "regime_table",
     # pages
-    "BENCHMARKS", "bench_table", "load_bench", "sweep_time_table",
+    "BENCHMARKS", "bank_encoding_figure", "bench_figure", "bench_provenance_note", "bench_ratios", "bench_table",
+    "load_bench", "sweep_time_table",
     "dataset_summary", "lexicon_tables", "separability_tables",
     # notebook glue
     "figure_png", "show", "show_figure", "best_note", "csv_download", "stale_banner",
