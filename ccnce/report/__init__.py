@@ -31,7 +31,8 @@ from __future__ import annotations
 from ccnce.errors import CcnceError
 from ccnce.report.curves import (CLUSTER_PANELS, CURVE_PANELS, QUALITY_PANELS, cluster_quality_curves,
                                  clustering_curves, training_curves)
-from ccnce.report.data_pages import dataset_summary, lexicon_tables, separability_tables
+from ccnce.report.data_pages import (dataset_summary, lexicon_tables, separability_figure, separability_tables,
+                                     speaker_stats_figure, speaker_stats_table)
 from ccnce.report.figure2 import cluster_heatmaps, joint_displacement, tsne_embedding, tsne_figure
 from ccnce.report.forest import forest_caption, forest_figure, forest_table, holm, paired_t, show_forest, t_interval
 from ccnce.report.figures import BODY_COLOR, LEFT_COLOR, RIGHT_COLOR, TRUE_COLOR, metric_figure
@@ -78,7 +79,8 @@ __all__ = [
     # pages
     "BENCHMARKS", "bank_encoding_figure", "bench_figure", "bench_provenance_note", "bench_ratios", "bench_table",
     "load_bench", "sweep_time_table",
-    "dataset_summary", "lexicon_tables", "separability_tables",
+    "dataset_summary", "lexicon_tables", "separability_figure", "separability_tables", "speaker_stats_figure",
+    "speaker_stats_table",
     # notebook glue
     "figure_png", "show", "show_figure", "best_note", "csv_download", "stale_banner",
 ]
