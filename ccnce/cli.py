@@ -82,10 +82,17 @@ def _config(args: argparse.Namespace, **identity: object):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from ccnce import distributed
     from ccnce.train import train
 
     cfg = _config(args, speaker=args.speaker, variant=args.variant, seed=args.seed)
-    result = train(cfg, progress=not args.quiet, force=args.force)
+    try:
+        result = train(cfg, progress=not args.quiet, force=args.force)
+        main = distributed.is_main()
+    finally:
+        distributed.teardown()
+    if not main:  # under torchrun rank 0 reports
+        return 0
     state = "already complete" if result.skipped else "done"
     print(f"{state}: {result.directory}  (data: {result.data_source})")
     for key in ("l1", "fid", "pck", "f1", "knn_acc"):
@@ -141,7 +148,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     configs = plan(split(args.speakers), split(args.variants), [int(k) for k in split(args.seeds)], args.profile,
                    shard=args.shard, data_root=args.data_root, results_dir=args.results_dir, **_overrides(args.set))
     source = resolve_data(args.data_root, progress=not args.quiet)  # generate synthetic data once, up front
-    outcomes = sweep(configs, source.name, jobs=args.jobs, progress=not args.quiet, data_fingerprint=source.fingerprint)
+    if args.launcher == "inprocess":
+        outcomes = sweep(configs, source.name, jobs=args.jobs, progress=not args.quiet,
+                         data_fingerprint=source.fingerprint)
+    else:
+        from ccnce.launchers import submit
+
+        outcomes = submit(configs, source.name, args.launcher, args.submitit_dir,
+                          data_fingerprint=source.fingerprint, partition=args.partition,
+                          gpus_per_run=args.gpus_per_run, time_min=args.time_min, cpus_per_run=args.cpus_per_run,
+                          parallel=args.jobs)
     print(summary_table(outcomes))
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
@@ -160,8 +176,16 @@ def _cmd_baselines(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
+    import inspect
+
     module = importlib.import_module(f"ccnce.bench.{args.name}")
-    result = module.run(quick=args.quick)
+    options = {k: getattr(args, k) for k in ("device", "profile") if getattr(args, k) is not None}
+    if args.set:
+        options["overrides"] = _overrides(args.set)
+    unsupported = sorted(set(options) - set(inspect.signature(module.run).parameters))
+    if unsupported:
+        raise CcnceError(f"bench {args.name} has no option {', '.join('--' + k for k in unsupported)}")
+    result = module.run(quick=args.quick, **options)
     if args.json:
         _print_json(result)
     else:
@@ -252,8 +276,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speakers", default=",".join(SPEAKERS))
     p.add_argument("--variants", default="ccnce,none,moco,patchnce")
     p.add_argument("--seeds", default="0,1,2,3,4")
-    p.add_argument("--jobs", type=int, default=1, help="runs at a time")
+    p.add_argument("--jobs", type=int, default=1, help="runs at a time (slurm: the array's parallelism)")
     p.add_argument("--shard", default=None, metavar="i/n", help="take every n-th run, starting at i")
+    p.add_argument("--launcher", choices=("inprocess", "local", "slurm"), default="inprocess",
+                   help="inprocess (default): this machine; local/slurm: one submitit job per run")
+    p.add_argument("--partition", default=None, help="SLURM partition (--launcher slurm)")
+    p.add_argument("--gpus-per-run", type=int, default=0, help="GPUs per job (submitit launchers)")
+    p.add_argument("--time-min", type=int, default=120, help="time limit per job in minutes (submitit launchers)")
+    p.add_argument("--cpus-per-run", type=int, default=2, help="CPU cores per job (submitit launchers)")
+    p.add_argument("--submitit-dir", default="results/.submitit", help="submitit's job logs and pickles")
     run_options(p)
     p.set_defaults(func=_cmd_sweep)
 
@@ -267,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmarks, measured as ratios side by side in one run")
     p.add_argument("name", choices=("cache", "clustering", "step", "bank_encoding"))
     p.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke check)")
+    p.add_argument("--device", default=None, help="step: cpu (default) or cuda")
+    p.add_argument("--profile", default=None, help="step: the config profile (default cpu)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="step: override a config field")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bench)
 

@@ -167,9 +167,11 @@ def load_or_fit(cache_dir: Path, train_poses: np.ndarray, train_labels: np.ndarr
                 progress: bool = False) -> GestureClassifier:
     """The classifier stored in ``cache_dir`` (the speaker's window-cache entry), fitted there once.
 
-    A file lock makes concurrent runs of one speaker fit it once and share it.
+    The file is named after the number of windows it is fitted on, so configs that subsample the
+    training windows differently (``max_train_windows``) never share or overwrite each other's
+    classifier. A file lock makes concurrent runs of one speaker fit it once and share it.
     """
-    path = Path(cache_dir) / FILE
+    path = Path(cache_dir) / FILE.replace(".pt", f"-{len(train_poses)}.pt")
     with open(Path(cache_dir) / f".{FILE}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         if path.exists():
@@ -188,13 +190,15 @@ def load_or_fit(cache_dir: Path, train_poses: np.ndarray, train_labels: np.ndarr
 
 
 def judge(data, test_full, progress: bool = False) -> GestureJudge | None:
-    """The gesture judge of a speaker (:class:`~ccnce.data.dataset.SpeakerData`) for its full test windows
-    ``test_full``; None when the data has no true gesture classes (e.g. real PATS)."""
+    """The gesture judge of a speaker (:class:`~ccnce.data.dataset.SpeakerData`) for the windows ``test_full``
+    (its full test windows, or its dev windows); None when the data has no true gesture classes (e.g. real PATS)."""
     train = data.train.batch(np.arange(0, len(data.train), FIT_STRIDE))
     test = test_full.batch(np.arange(len(test_full)))
     train_labels, test_labels = train["gesture"].numpy(), test["gesture"].numpy()
     if not (train_labels >= 0).any() or not (test_labels >= 0).any():
         return None
-    n_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    # the classes of the training windows alone: the same classifier for the dev and the test windows (a
+    # class that only the evaluated windows have is one it cannot name, and counts as missed)
+    n_classes = int(train_labels.max()) + 1
     model = load_or_fit(data.cache_dir, train["pose"].numpy(), train_labels, n_classes, progress=progress)
     return GestureJudge(model, test["pose"].numpy(), test_labels)

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from ccnce import checkpoint as ckpt
+from ccnce import distributed
 from ccnce import evaluate as ev
 from ccnce import gesture_accuracy
 from ccnce import provenance
@@ -74,7 +75,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
 
     # --- models, optimisers, contrastive term
     seed_everything(cfg.seed)
-    device = torch.device(cfg.device)
+    device = distributed.setup(cfg.device)  # joins the process group under torchrun
     G = build_generator(cfg).to(device)
     D = build_discriminator(cfg).to(device)
     contrastive = build_contrastive(cfg, G).to(device)
@@ -98,25 +99,27 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
             log.info("resuming %s from epoch %d", out, start_epoch)
         else:
             log.warning("checkpoint %s has another config hash; starting over", checkpoint)
-    write_json(out / "config.json", {**cfg.to_dict(), "config_hash": config_hash})
+    main = distributed.is_main()  # under torchrun rank 0 alone writes; every rank resumes from its checkpoint
+    if main:
+        write_json(out / "config.json", {**cfg.to_dict(), "config_hash": config_hash})
 
     # --- loop
     from tqdm.auto import tqdm
 
     epochs = tqdm(range(start_epoch, cfg.epochs), desc=f"{cfg.speaker}/{cfg.variant}/seed{cfg.seed}",
-                  disable=not progress, initial=start_epoch, total=cfg.epochs)
+                  disable=not (progress and main), initial=start_epoch, total=cfg.epochs)
     for epoch in epochs:
         if best["bad_epochs"] >= cfg.patience and cfg.early_stopping != "none":
             break
         G.train(), D.train()
         contrastive.on_epoch_start(epoch)
-        loader = training_loader(data.train, cfg, epoch)
+        loader = training_loader(data.train, cfg, epoch)  # under torchrun: this rank's share of each batch
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}  # a diagnostic may be logged on some batches only (grad_norm_every)
         n = 0
         truth_ids, cluster_ids = [], []
         for batch in loader:
-            batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+            batch = {k: _to_device(v, device) if torch.is_tensor(v) else v for k, v in batch.items()}
             logs = train_step(G, D, opt_G, opt_D, contrastive, batch, cfg, epoch, step=n)
             for k, v in logs.items():
                 if isinstance(v, (int, float)):
@@ -129,7 +132,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
         contrastive.on_epoch_end(epoch)
         sched_G.step(), sched_D.step()
 
-        row = {"epoch": epoch, **{k: v / counts[k] for k, v in sums.items()}}
+        row = {"epoch": epoch, **distributed.mean_over_ranks({k: v / counts[k] for k, v in sums.items()})}
         row.update(ev.dev_scores(G, data.dev, cfg, device, dev_judge))
         row.update(ev.online_cluster_quality(cluster_ids, truth_ids))
         history.append(row)
@@ -142,9 +145,14 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
                 best["bad_epochs"] += 1
         epochs.set_postfix(dev_l1=f"{row['dev_l1']:.3f}", rec=f"{row.get('rec', float('nan')):.3f}")
 
-        _save_checkpoint(checkpoint, stateful, config_hash, epoch, history, best)
+        if main:
+            _save_checkpoint(checkpoint, stateful, config_hash, epoch, history, best)
+        distributed.barrier()
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
             return RunResult(out, {}, pd.DataFrame(history), source.name, start_epoch)
+
+    if not main:  # rank 0 evaluates and writes
+        return RunResult(out, {}, pd.DataFrame(history), source.name, start_epoch)
 
     # --- evaluate the best epoch's generator on full test intervals
     if best["G"] is not None and cfg.early_stopping != "none":
@@ -169,7 +177,7 @@ def train(cfg: Config, progress: bool = True, stop_after_epoch: int | None = Non
     for name, arrays in evaluation.samples.items():
         ev.write_samples(out / f"{name}.npz", arrays)
     write_json(out / "provenance.json", {
-        **provenance.collect(cfg.device, source.name, source.fingerprint),
+        **provenance.collect(cfg.device, source.name, source.fingerprint), **distributed.describe(),
         "started": started, "finished": provenance.now(),
         "wall_seconds": round(time.perf_counter() - t_start, 2), "resumed_from_epoch": start_epoch,
     })
@@ -208,6 +216,13 @@ def evaluate_dir(directory: str | Path, progress: bool = True, write: bool = Fal
 def _load_data(cfg: Config, root: Path, progress: bool):
     data = load_speaker(cfg, root, progress=progress)
     return data, load_full_intervals(cfg, root, "test", progress=progress, data=data)
+
+
+def _to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """To a GPU from pinned memory without blocking (the copy overlaps the previous step's kernels)."""
+    if device.type != "cuda":
+        return x.to(device)
+    return x.pin_memory().to(device, non_blocking=True)
 
 
 def _final_cluster_quality(history: list[dict[str, Any]]) -> dict[str, float]:

@@ -23,13 +23,17 @@ import yaml
 
 from browser import Chromium, find_chromium
 from ccnce.config import SPEAKERS
-from ccnce.report import VARIANT_LABEL, VARIANT_ORDER
+from ccnce.report import SEEDS, VARIANT_LABEL, VARIANT_ORDER
+from results_fixture import SEEDS as FIXTURE_SEEDS
 from results_fixture import make_results_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 MISSING_RUNS = (("colbert", "patchnce", 0), ("colbert", "patchnce", 1), ("colbert", "patchnce", 2),
                 ("bee", "moco", 2))
+# the fake tree has fewer seeds than the grid the report expects; the coverage sentence counts both
+FOUND = len(SPEAKERS) * len(VARIANT_ORDER) * len(FIXTURE_SEEDS) - len(MISSING_RUNS)
+COVERAGE = f"{FOUND} of the {len(SPEAKERS) * len(VARIANT_ORDER) * len(SEEDS)} expected runs"
 
 
 def _toc_files() -> list[str]:
@@ -88,6 +92,7 @@ def book(tmp_path_factory) -> Path:
     # CSVs and the video go to a static folder of their own, which a copy of _config.yml adds to the
     # build's static paths, so that the built pages' links resolve without writing into book/_static/
     static = tmp / "static"
+    (static / "downloads").mkdir(parents=True)  # Sphinx checks html_static_path before the notebooks write into it
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["sphinx"]["config"]["html_static_path"] = [str(ROOT / "book" / "_static"), str(static)]
     (tmp / "_config.yml").write_text(yaml.safe_dump(config))
@@ -112,7 +117,7 @@ def test_book_builds_with_warnings_as_errors_and_needs_no_network(book):
     for page in [*pages, book / "index.html"]:
         assert not external.search(page.read_text()), f"{page.name} loads a remote resource"
     results = (book / "book" / "results.html").read_text()
-    assert "Coverage (synthetic): 56 of the 60 expected runs" in results
+    assert f"Coverage (synthetic): {COVERAGE}" in results
     assert "ours (synthetic)" in results and "paper (real PATS)" in results
     data = (book / "book" / "data.html").read_text()
     assert "No synthetic dataset at" in data  # the missing data is stated, not a crash
@@ -170,7 +175,7 @@ def test_results_page_in_a_browser_shows_both_tables_and_loaded_figures(book, br
         assert all(re.fullmatch(r"[\d.]+ ± [\d.]+ \(\d\)", c) for c in cells[VARIANT_LABEL["ccnce"]][:-1])
         paper = [t for t in data["tables"] if t["caption"].startswith(f"{metric}: ours (synthetic) above the paper")]
         assert len(paper) == 1 and any("paper (real PATS)" in cell for row in paper[0]["rows"] for cell in row)
-    assert "56 of the 60 expected runs" in data["body"]
+    assert COVERAGE in data["body"]
     _assert_images_loaded(data, minimum=2)
 
 
@@ -180,6 +185,16 @@ def test_analysis_and_qualitative_figures_load_in_a_browser(book, browser):
     _assert_images_loaded(analysis, minimum=6)
     qualitative = browser.open((book / "book" / "qualitative.html").as_uri()).evaluate(CHECK_PAGE)
     _assert_images_loaded(qualitative, minimum=1)
+
+
+@pytest.mark.slow
+def test_performance_and_data_figures_load_in_a_browser(book, browser):
+    performance = browser.open((book / "book" / "performance.html").as_uri()).evaluate(CHECK_PAGE)
+    _assert_images_loaded(performance, minimum=1)  # the ratios of the fake step benchmark
+    assert "bank_encoding (" in performance["body"] and "not measured in this build" in performance["body"]
+    data = browser.open((book / "book" / "data.html").as_uri()).evaluate(CHECK_PAGE)
+    _assert_images_loaded(data, minimum=1)  # the real speakers' statistics, without the synthetic dataset
+    assert "Real statistics only" in data["body"]
 
 
 CHECK_VIDEO = """(async () => {

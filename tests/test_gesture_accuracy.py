@@ -54,8 +54,12 @@ def test_judge_on_true_windows_reaches_its_recorded_accuracy(small):
 def test_judge_is_fitted_once_and_reloaded(small):
     _, data, test = small
     first = GA.judge(data, test)
-    assert (data.cache_dir / GA.FILE).exists()
-    again = GA.judge(data, test)
+    stored = sorted(data.cache_dir.glob("gesture_classifier-*.pt"))
+    assert len(stored) == 1
+    written = stored[0].stat().st_mtime_ns
+    again = GA.judge(data, data.dev)  # the dev windows' judge is the same classifier: nothing refitted
+    assert sorted(data.cache_dir.glob("gesture_classifier-*.pt")) == stored
+    assert stored[0].stat().st_mtime_ns == written
     for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
         assert torch.equal(a, b)
 

@@ -1,4 +1,5 @@
-"""``ccnce bench step``: milliseconds per training step (D + G) per loss variant at the ``cpu`` profile.
+"""``ccnce bench step [--device cuda] [--profile paper]``: milliseconds per training step (D + G) per loss
+variant (default: the ``cpu`` profile on the CPU), windows per second, and on CUDA the peak memory.
 
 All four variants share one generator architecture and one frozen, cached text encoder; each has its own
 weights, discriminator, optimisers and contrastive term. CC-NCE runs after warm-up with a global bank
@@ -29,7 +30,7 @@ BANK_WARMUP_CLASSES = 120  # about the number of global clusters the original co
 
 
 def warm_bank(contrastive: Any, cfg: Config, batches: int, generator: torch.Generator,
-              prototypes: torch.Tensor | None = None) -> None:
+              prototypes: torch.Tensor | None = None, device: str | torch.device = "cpu") -> None:
     """Fill a CC-NCE bank with clustered windows of many classes (no generator involved)."""
     clustering = getattr(contrastive, "clustering", None)
     if clustering is None:
@@ -38,10 +39,10 @@ def warm_bank(contrastive: Any, cfg: Config, batches: int, generator: torch.Gene
         prototypes = class_prototypes(BANK_WARMUP_CLASSES, generator)
     for epoch in range(cfg.warmup_epochs + 1):
         for _ in range(batches if epoch == cfg.warmup_epochs else 2):
-            y = random_batch(cfg.batch_size, generator, prototypes=prototypes)["pose"]
+            y = random_batch(cfg.batch_size, generator, prototypes=prototypes)["pose"].to(device)
             S = clustering.observe(y, epoch)
             if epoch >= cfg.warmup_epochs:
-                h = torch.randn(cfg.batch_size, cfg.d_model, cfg.window, generator=generator)
+                h = torch.randn(cfg.batch_size, cfg.d_model, cfg.window, generator=generator).to(device)
                 clustering.cluster(y, S, contrastive.encode_for_bank(h))
 
 
@@ -53,34 +54,55 @@ def build_variant(cfg: Config, text: torch.nn.Module) -> dict[str, Any]:
     return {"cfg": cfg, "g": generator, "d": discriminator, "c": contrastive, "opt_g": opt_g, "opt_d": opt_d}
 
 
-def run(quick: bool = False, profile: str = "cpu") -> dict[str, dict[str, float]]:
+def run(quick: bool = False, profile: str = "cpu", device: str = "cpu",
+        overrides: dict[str, Any] | None = None) -> dict[str, dict[str, float]]:
+    """Median ms/step of every variant, its ratio to ``none`` and windows/s; on CUDA also the peak memory
+    of a step (bf16 autocast when the profile's ``amp`` is on; batches copied from pinned memory with
+    ``non_blocking``, as training does)."""
     reps, warm_steps, pool = (5, 2, 4) if quick else (15, 3, 8)
     torch.manual_seed(0)
     rng = torch.Generator().manual_seed(0)
-    base = Config.from_profile(profile)
+    base = Config.from_profile(profile, **{"device": device, **(overrides or {})})
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
     prototypes = class_prototypes(16, rng)
     batches = [random_batch(base.batch_size, rng, prototypes=prototypes) for _ in range(pool)]
-    shared_text = build_generator(base).text
+    if cuda:
+        batches = [{k: v.pin_memory() for k, v in b.items()} for b in batches]
+    shared_text = build_generator(base).text.to(dev)
     if base.freeze_text:
-        shared_text.precompute((b["tokens"], b["n_tokens"]) for b in batches)
+        shared_text.precompute((b["tokens"].to(dev), b["n_tokens"].to(dev)) for b in batches)
     runs = {}
     for variant in VARIANTS:
         cfg = base.replace(variant=variant)
         runs[variant] = build_variant(cfg, shared_text)
-        warm_bank(runs[variant]["c"], cfg, batches=90, generator=rng)
+        for name in ("g", "d", "c"):
+            runs[variant][name].to(dev)
+        warm_bank(runs[variant]["c"], cfg, batches=90, generator=rng, device=dev)
     epoch = base.warmup_epochs  # the contrastive terms are active
     times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    peak: dict[str, int] = {v: 0 for v in VARIANTS}
     for rep in range(warm_steps + reps):
         for variant, parts in runs.items():
-            batch = batches[rep % pool]
+            if cuda:
+                torch.cuda.synchronize(dev)
+                torch.cuda.reset_peak_memory_stats(dev)
             start = time.perf_counter()
+            batch = {k: v.to(dev, non_blocking=True) for k, v in batches[rep % pool].items()}
             train_step(parts["g"], parts["d"], parts["opt_g"], parts["opt_d"], parts["c"], batch, parts["cfg"], epoch)
+            if cuda:
+                torch.cuda.synchronize(dev)
+                peak[variant] = max(peak[variant], torch.cuda.max_memory_allocated(dev))
             elapsed = (time.perf_counter() - start) * 1000
             if rep >= warm_steps:
                 times[variant].append(elapsed)
     none = statistics.median(times["none"])
-    result = {v: {"ms_per_step": statistics.median(t), "ratio_vs_none": statistics.median(t) / none}
-              for v, t in times.items()}
+    result = {}
+    for v, t in times.items():
+        ms = statistics.median(t)
+        result[v] = {"ms_per_step": ms, "ratio_vs_none": ms / none, "windows_per_s": base.batch_size / ms * 1000}
+        if cuda:
+            result[v]["peak_mem_mib"] = peak[v] / 2**20
     bank = getattr(runs["ccnce"]["c"], "global_bank", None)
     if bank is not None:
         log.info("ccnce bank: %d clusters, %d members", bank.n_clusters, int(bank.filled.sum()))
@@ -88,7 +110,9 @@ def run(quick: bool = False, profile: str = "cpu") -> dict[str, dict[str, float]
 
 
 def format_result(result: dict[str, dict[str, float]]) -> str:
-    lines = [f"{'variant':<10} {'ms/step':>9} {'× none':>8}"]
+    memory = any("peak_mem_mib" in r for r in result.values())
+    lines = [f"{'variant':<10} {'ms/step':>9} {'× none':>8} {'windows/s':>10}" + (f" {'peak MiB':>9}" if memory else "")]
     for variant, r in result.items():
-        lines.append(f"{variant:<10} {r['ms_per_step']:>9.1f} {r['ratio_vs_none']:>8.2f}")
+        line = f"{variant:<10} {r['ms_per_step']:>9.1f} {r['ratio_vs_none']:>8.2f} {r['windows_per_s']:>10.0f}"
+        lines.append(line + (f" {r['peak_mem_mib']:>9.0f}" if memory else ""))
     return "\n".join(lines)

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler
 
+from ccnce import distributed
 from ccnce.config import Config
 from ccnce.data.cache import (
     CacheEntry,
@@ -187,8 +188,9 @@ def _already_collated(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
 
 
 def make_loader(ws: WindowSet, batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False,
-                num_workers: int = 0) -> DataLoader:
-    """A DataLoader of collated batches; the order depends only on ``seed`` (and the epoch count).
+                num_workers: int = 0, sampler: Sampler | None = None) -> DataLoader:
+    """A DataLoader of collated batches; the order depends only on ``seed`` (and the epoch count), or on
+    ``sampler`` when one is given (a rank's ``DistributedSampler``, :mod:`ccnce.distributed`).
 
     Each batch is gathered in one vectorised read (``ws[list_of_positions]``) rather than window by
     window; the result equals ``collate_windows([ws[i] for i in positions])``.
@@ -196,13 +198,19 @@ def make_loader(ws: WindowSet, batch_size: int, shuffle: bool, seed: int = 0, dr
     generator = torch.Generator()
     generator.manual_seed(seed)
     base = RandomSampler(ws, generator=generator) if shuffle else SequentialSampler(ws)
+    if sampler is not None:
+        base = sampler
     return DataLoader(ws, sampler=BatchSampler(base, batch_size, drop_last), batch_size=None,
                       collate_fn=_already_collated, num_workers=num_workers)
 
 
 def training_loader(ws: WindowSet, cfg: Config, epoch: int) -> DataLoader:
     """The batches of training epoch ``epoch`` (0-based), in the order training sees them (the clustering
-    replay of :mod:`ccnce.study` iterates the same)."""
+    replay of :mod:`ccnce.study` iterates the same). Under torchrun: this rank's share of every global
+    batch (:func:`ccnce.distributed.train_sampler`)."""
+    if distributed.active():
+        return make_loader(ws, distributed.local_batch_size(cfg.batch_size), shuffle=True, drop_last=True,
+                           sampler=distributed.train_sampler(ws, cfg.seed * 100_003, epoch))
     return make_loader(ws, cfg.batch_size, shuffle=True, seed=cfg.seed * 100_003 + epoch, drop_last=True)
 
 

@@ -89,7 +89,22 @@ def threshold_scores(sim: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
         "recall": tp / int(same.sum()) if same.any() else float("nan"),
         "auc": _auc(s, same),
         "per_class": per_class,
+        "histogram": similarity_histogram(s, same),
     }
+
+
+def similarity_histogram(s: np.ndarray, same: np.ndarray, bins: int = 60) -> dict[str, list]:
+    """Counts of the similarities ``s`` of same-class and different-class pairs over shared bin edges
+    (between the 0.1 and 99.9 percentiles of all pairs; pairs outside are counted in the end bins)."""
+    if len(s) == 0:
+        return {"edges": [], "same": [], "different": []}
+    low, high = np.percentile(s, [0.1, 99.9])
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, bins + 1)
+    clipped = np.clip(s, low, high)
+    return {"edges": edges.tolist(), "same": np.histogram(clipped[same], edges)[0].tolist(),
+            "different": np.histogram(clipped[~same], edges)[0].tolist()}
 
 
 def window_separability(pose: np.ndarray, gesture: np.ndarray, min_share: float = MIN_SHARE) -> dict[str, Any]:

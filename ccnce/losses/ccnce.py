@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F_nn
 from torch import Tensor, nn
 
+from ccnce import distributed
 from ccnce.clustering import ClusteringResult, GlobalBank, build_clustering
 from ccnce.config import Config
 from ccnce.losses.contrastive import ContrastiveLoss, Diagnostics, Unregistered, frozen_copy, momentum_update
@@ -117,13 +118,16 @@ def candidate_masks(rows: Tensor, slots: Tensor, candidates: Tensor, n_slots: in
 
 
 def contrast_sets(bank: GlobalBank, result: ClusteringResult, per_cluster: int,
-                  generator: torch.Generator | None) -> tuple[Tensor, Tensor, Tensor]:
+                  generator: torch.Generator | None, own: slice = slice(None)) -> tuple[Tensor, Tensor, Tensor]:
     """``(candidates, positive, negative)`` of Eq. 7 for a clustered batch (training and the replay of
-    :mod:`ccnce.study` share it, random draws included). A sample with row -1 (left out) has no positive."""
+    :mod:`ccnce.study` share it, random draws included). A sample with row -1 (left out) has no positive.
+
+    The candidates are drawn for the whole (under torchrun: global) batch, so they are the same on every
+    rank; the masks are those of the anchors ``own`` (this rank's samples; all of them in one process)."""
     joined = torch.zeros(bank.max_clusters, dtype=torch.bool, device=result.rows.device)
     joined[result.rows[result.rows >= 0]] = True
     candidates = select_candidates(bank.member_mask(), joined, per_cluster, generator)
-    positive, negative = candidate_masks(result.rows, result.slots, candidates, bank.slots)
+    positive, negative = candidate_masks(result.rows[own], result.slots[own], candidates, bank.slots)
     return candidates, positive, negative
 
 
@@ -180,7 +184,11 @@ class CCNCELoss(ContrastiveLoss):
 
     # ------------------------------------------------------------------ interface
     def term(self, batch: dict[str, Tensor], out: GeneratorOutput, epoch: int) -> tuple[Tensor, Diagnostics]:
-        y = batch["pose"]
+        """Under torchrun the clustering sees the *global* batch: every rank gathers all ranks' windows
+        ``y`` and stored features, runs Algorithms 1–2 on them (same random draws everywhere) and so holds
+        the same bank; its own anchors ``z`` (with gradient) are then contrasted with the bank's keys,
+        which hold every rank's members (:mod:`ccnce.distributed`)."""
+        y = distributed.all_gather(batch["pose"])
         if self.F_momentum is not None:
             momentum_update(self.F_momentum, self.online.module.F, self.momentum)
         S = self.clustering.observe(y, epoch)
@@ -188,15 +196,22 @@ class CCNCELoss(ContrastiveLoss):
         if epoch < self.warmup_epochs:
             diagnostics = {"mu_hat": estimator.mu_hat, "sigma_hat": estimator.sigma_hat} if estimator.ready else {}
             return out.z.new_zeros(()), diagnostics
-        result = self.clustering.cluster(y, S, self.encode_for_bank(out.h), gesture=batch.get("gesture"))
-        loss, n_candidates = self._loss(out.z, result)
+        gesture = batch.get("gesture")
+        if gesture is not None:
+            gesture = distributed.all_gather(gesture)
+        result = self.clustering.cluster(y, S, distributed.all_gather(self.encode_for_bank(out.h)), gesture=gesture)
+        own = distributed.local_slice(out.z.shape[0])
+        loss, n_candidates = self._loss(out.z, result, own)
         diagnostics = result.diagnostics(self.global_bank, estimator)
+        diagnostics["cluster_ids"] = diagnostics["cluster_ids"][own]
         diagnostics["n_candidates"] = n_candidates
         return loss, diagnostics
 
-    def _loss(self, z: Tensor, result: ClusteringResult) -> tuple[Tensor, int]:
+    def _loss(self, z: Tensor, result: ClusteringResult, own: slice) -> tuple[Tensor, int]:
+        """Eq. 7 for the anchors ``z``, samples ``own`` of the (global) batch that ``result`` clustered.
+        The candidates are drawn for the whole batch, so they are the same on every rank."""
         candidates, positive, negative = contrast_sets(self.global_bank, result, self.per_cluster,
-                                                       self.clustering.generator)
+                                                       self.clustering.generator, own)
         keys = self._keys(candidates).to(z.dtype)
         if self.head is not None:
             z = self.head(z)

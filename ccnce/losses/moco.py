@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F_nn
 from torch import Tensor
 
+from ccnce import distributed
 from ccnce.config import Config
 from ccnce.losses.contrastive import ContrastiveLoss, Diagnostics, Unregistered, frozen_copy, momentum_update
 from ccnce.models.generator import Generator, GeneratorOutput, normalize_channels
@@ -69,7 +70,8 @@ class MoCoLoss(ContrastiveLoss):
             k1, k2 = normalize_channels(self.F_momentum(view1)), normalize_channels(self.F_momentum(view2))
         queue = self.queue.clone()  # the loss reads the queue before this step's keys enter it
         loss = 0.5 * (frame_info_nce(q1, k2, queue, self.tau) + frame_info_nce(q2, k1, queue, self.tau))
-        self.enqueue(torch.cat([self._frame_sample(k1), self._frame_sample(k2)]))
+        # under torchrun every rank enqueues the keys of the global batch (rank by rank), so queues stay equal
+        self.enqueue(distributed.all_gather(torch.cat([self._frame_sample(k1), self._frame_sample(k2)])))
         return loss, {"queue_ptr": int(self.queue_ptr)}
 
     def get_extra_state(self) -> dict:

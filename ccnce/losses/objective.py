@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F_nn
 from torch import Tensor, nn
 
+from ccnce import distributed
 from ccnce.config import Config
 from ccnce.gradnorms import shared_parameters, term_gradient_norms
 from ccnce.models.generator import Generator, GeneratorOutput
@@ -87,6 +88,7 @@ def mixed_precision(cfg: Config, device: torch.device):
 def _step(optimizer: torch.optim.Optimizer, loss: Tensor, clip: float) -> None:
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    distributed.average_gradients(optimizer)  # under torchrun: the global batch's gradient on every rank
     if clip > 0:
         params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         torch.nn.utils.clip_grad_norm_(params, clip)

@@ -31,14 +31,16 @@ from __future__ import annotations
 from ccnce.errors import CcnceError
 from ccnce.report.curves import (CLUSTER_PANELS, CURVE_PANELS, QUALITY_PANELS, cluster_quality_curves,
                                  clustering_curves, training_curves)
-from ccnce.report.data_pages import dataset_summary, lexicon_tables, separability_tables
+from ccnce.report.data_pages import (dataset_summary, lexicon_tables, separability_figure, separability_tables,
+                                     speaker_stats_figure, speaker_stats_table)
 from ccnce.report.figure2 import cluster_heatmaps, joint_displacement, tsne_embedding, tsne_figure
 from ccnce.report.forest import forest_caption, forest_figure, forest_table, holm, paired_t, show_forest, t_interval
 from ccnce.report.figures import BODY_COLOR, LEFT_COLOR, RIGHT_COLOR, TRUE_COLOR, metric_figure
 from ccnce.report.grounding import CHANCE_OF, chance_level, cluster_quality_table, grounding_table, knn_figure
 from ccnce.report.idea import idea_figure
 from ccnce.report.notebook import figure_png, show, show_figure
-from ccnce.report.performance import BENCHMARKS, bench_table, load_bench, sweep_time_table
+from ccnce.report.performance import (BENCHMARKS, bank_encoding_figure, bench_figure, bench_provenance_note, bench_ratios,
+                                      bench_table, load_bench, sweep_time_table)
 from ccnce.report.regime import REGIME_ARMS, REGIME_DIR, regime_curves, regime_runs, regime_table
 from ccnce.report.findings import arms_table, claims_table, findings_box, load_replay, replay_figure, replay_summary, replay_table
 from ccnce.report.qualitative import animation_gif, animation_html, qualitative_figure, show_animation
@@ -75,8 +77,10 @@ __all__ = [
     "show_video", "video_html", "window_video",
     "REGIME_ARMS", "REGIME_DIR", "regime_curves", "regime_runs", "regime_table",
     # pages
-    "BENCHMARKS", "bench_table", "load_bench", "sweep_time_table",
-    "dataset_summary", "lexicon_tables", "separability_tables",
+    "BENCHMARKS", "bank_encoding_figure", "bench_figure", "bench_provenance_note", "bench_ratios", "bench_table",
+    "load_bench", "sweep_time_table",
+    "dataset_summary", "lexicon_tables", "separability_figure", "separability_tables", "speaker_stats_figure",
+    "speaker_stats_table",
     # notebook glue
     "figure_png", "show", "show_figure", "best_note", "csv_download", "stale_banner",
 ]

@@ -60,10 +60,11 @@ def _paired_verdict(runs: pd.DataFrame, metric: str, data_source: str) -> tuple[
     evidence = (f"CC-NCE − backbone on the mean over speakers: {row['mean_diff']:+.{info.decimals}f} "
                 f"(95 % CI {row['ci_low']:+.{info.decimals}f} to {row['ci_high']:+.{info.decimals}f}, "
                 f"{int(row['n'])} seeds; {'lower' if info.better == 'lower' else 'higher'} is better)")
+    caveat = f" ({int(row['n'])} seeds: a hint, not a test)" if row["n"] <= 3 else ""
     if row["within_noise"]:
-        return "not reproduced", evidence + ": within noise"
+        return "not reproduced", evidence + ": within noise" + caveat
     better = (row["mean_diff"] < 0) == (info.better == "lower")
-    return ("reproduced", evidence) if better else ("not reproduced", evidence + ": CC-NCE is worse")
+    return ("reproduced", evidence + caveat) if better else ("not reproduced", evidence + ": CC-NCE is worse" + caveat)
 
 
 def _cluster_verdict(replay: pd.DataFrame | None) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""The Performance page: benchmark outputs under ``results/bench/`` and the wall time of the sweep."""
+"""The Performance page: benchmark outputs under ``results/bench/`` (as time ratios side by side, and the
+bank-encoding trade-off as curves) and the wall time of the sweep."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 
-from ccnce.report.runs import MISSING, results_dir
+from ccnce.report.figures import _footer, _new_figure, _palette
+from ccnce.report.runs import MISSING, MissingResults, results_dir
 
 BENCHMARKS: dict[str, str] = {
     "clustering": "vectorised online clustering (Algorithms 1–2) vs. the plain-Python reference: speed-up",
@@ -48,6 +51,120 @@ def bench_table(result: Any) -> pd.DataFrame:
     return pd.DataFrame({"value": [cell(result)]})
 
 
+def _step_ratios(r: dict[str, Any]) -> list[tuple[str, float]]:
+    return [(f"{variant} ÷ backbone alone", float(v["ratio_vs_none"])) for variant, v in r.items()
+            if isinstance(v, dict) and "ratio_vs_none" in v and variant != "none"]
+
+
+def _clustering_ratios(r: dict[str, Any]) -> list[tuple[str, float]]:
+    rows = []
+    for key, reference in (("speedup", "per-pair loop"), ("speedup_vs_per_anchor", "per-anchor loop"),
+                           ("speedup_vs_full", "per-anchor + full re-encoding")):
+        rows += [(f"{reference} ÷ ours, batch {b}", float(x)) for b, x in zip(r.get("batch_sizes", []), r.get(key, []))]
+    return rows
+
+
+def _cache_ratios(r: dict[str, Any]) -> list[tuple[str, float]]:
+    named = (("cached_vs_no_cache", "no cache ÷ cached (epoch)"),
+             ("batched_vs_per_item", "per-window ÷ batched loader (epoch)"),
+             ("meta_build_safe_vs_pandas", "safe text/meta ÷ pd.read_hdf (build)"),
+             ("meta_decode_safe_vs_pandas", "safe text/meta ÷ pd.read_hdf (decode)"))
+    return [(label, float(r[key])) for key, label in named if key in r]
+
+
+def _bank_encoding_ratios(r: dict[str, Any]) -> list[tuple[str, float]]:
+    base = r.get("sampled", {}).get("ms_per_step")
+    return [(f"{encoding} ÷ sampled (ms per step)", float(r[encoding]["ms_per_step"]) / base)
+            for encoding in ("full", "momentum") if base and isinstance(r.get(encoding), dict)]
+
+
+_RATIOS = {"step": _step_ratios, "clustering": _clustering_ratios, "cache": _cache_ratios,
+           "bank_encoding": _bank_encoding_ratios}
+
+
+def bench_ratios(bench: dict[str, Any]) -> pd.DataFrame:
+    """The time ratios the benchmarks measured side by side, one row each: ``benchmark``, ``comparison``
+    ("A ÷ B": the time of A over the time of B, so > 1 means B is faster) and ``ratio``. Benchmarks of
+    :data:`BENCHMARKS` only; unreadable or unknown outputs are skipped."""
+    rows = [{"benchmark": name, "comparison": label, "ratio": ratio}
+            for name, ratios in _RATIOS.items() if isinstance(bench.get(name), dict)
+            for label, ratio in ratios(bench[name])]
+    return pd.DataFrame(rows, columns=["benchmark", "comparison", "ratio"])
+
+
+_PANEL_TITLE = {"step": "step: one training step (D + G) per variant",
+                "clustering": "clustering: one CC-NCE term, loop references vs ours (vectorised)",
+                "cache": "cache: reading training windows", "bank_encoding": "bank_encoding: one CC-NCE step"}
+
+
+def bench_figure(bench: dict[str, Any]) -> Figure:
+    """Every ratio of :func:`bench_ratios` as a dot on a line from 1× (seaborn, shared log scale), one panel
+    per benchmark; raises :class:`MissingResults` when no benchmark output is there."""
+    import seaborn as sns
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ratios = bench_ratios(bench)
+    if ratios.empty:
+        raise MissingResults("no benchmark output under results/bench/ (`ccnce bench NAME --json`)")
+    names = list(dict.fromkeys(ratios["benchmark"]))
+    counts = [int((ratios["benchmark"] == n).sum()) for n in names]
+    fig = _new_figure(7.5, 0.27 * sum(counts) + 0.6 * len(names) + 0.7)
+    axes = fig.subplots(len(names), 1, squeeze=False, sharex=True, gridspec_kw={"height_ratios": counts})[:, 0]
+    for ax, name, color in zip(axes, names, _palette(len(names))):
+        d = ratios[ratios["benchmark"] == name].reset_index(drop=True)
+        ax.hlines(d.index, 1.0, d["ratio"], color=color, linewidth=2.5, alpha=0.6)
+        sns.stripplot(data=d, x="ratio", y="comparison", ax=ax, color=color, size=6, jitter=False, orient="h")
+        for y, ratio in enumerate(d["ratio"]):
+            ax.annotate(f"{ratio:.3g}×", (ratio, y), xytext=(6, 0), textcoords="offset points", va="center",
+                        fontsize=7)
+        ax.axvline(1.0, color="#444444", linewidth=0.8, linestyle="--")
+        ax.set_title(_PANEL_TITLE.get(name, name), fontsize=8, loc="left")
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.tick_params(labelsize=7)
+    axes[-1].set_xscale("log")
+    axes[-1].set_xlim(min(0.8, ratios["ratio"].min() / 1.3), ratios["ratio"].max() * 1.8)
+    axes[-1].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    axes[-1].xaxis.set_minor_formatter(NullFormatter())
+    axes[-1].set_xlabel("time ratio A ÷ B (log scale; > 1: B is faster)", fontsize=7.5)
+    _footer(fig, [], note="from results/bench/*.json, each measured side by side in one process (ccnce bench NAME)")
+    return fig
+
+
+def bank_encoding_figure(result: dict[str, Any]) -> Figure:
+    """``ccnce bench bank_encoding``: cross-family k-NN accuracy of the toy task against training steps,
+    one line per bank encoding (its ms per step in the legend), chance dashed; raises
+    :class:`MissingResults` without the benchmark's output."""
+    if not isinstance(result, dict) or "checkpoints" not in result:
+        raise MissingResults("no results/bench/bank_encoding.json (`ccnce bench bank_encoding --json`)")
+    steps = [0, *result["checkpoints"]]
+    fig = _new_figure(5.2, 3.0)
+    ax = fig.subplots()
+    encodings = [e for e in ("full", "sampled", "momentum") if isinstance(result.get(e), dict)]
+    for encoding, color in zip(encodings, _palette(len(encodings))):
+        r = result[encoding]
+        ax.plot(steps, r["knn"], marker="o", markersize=3.5, color=color,
+                label=f"{encoding} ({r['ms_per_step']:.0f} ms/step)")
+    ax.axhline(result["chance"], color="#888888", linewidth=0.8, linestyle="--", label="chance")
+    ax.set_xlabel("CC-NCE training steps after warm-up", fontsize=8)
+    ax.set_ylabel("cross-family k-NN accuracy", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, frameon=False)
+    _footer(fig, [], note=f"toy grounding task, mean over seeds {result.get('seeds')} (results/bench/bank_encoding.json)")
+    return fig
+
+
+def bench_provenance_note(bench: dict[str, Any]) -> str:
+    """One sentence on where the benchmarks ran (``results/bench/provenance.json``), or that it is unknown."""
+    p = bench.get("provenance")
+    if not isinstance(p, dict):
+        return "*Where the benchmarks ran is not recorded (no `results/bench/provenance.json`).*"
+    git = p.get("git", {})
+    commit = str(git.get("commit", "?"))[:10] + (" with uncommitted changes" if git.get("dirty") else "")
+    return (f"Measured on {p.get('device', 'an unrecorded device')}, at commit `{commit}`, written "
+            f"{p.get('written', '?')} (torch {p.get('packages', {}).get('torch', '?')}).")
+
+
 def sweep_time_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Wall time of the runs (from provenance): per data source and variant, runs, total hours, median
     minutes per run, and the devices used."""
@@ -65,3 +182,43 @@ def sweep_time_table(runs: pd.DataFrame) -> pd.DataFrame:
                  "total hours": f"{w.sum() / 3600:.2f}" if len(w) else MISSING,
                  "median min/run": f"{w.median() / 60:.1f}" if len(w) else MISSING, "device": ""})
     return pd.DataFrame(rows).set_index(["data_source", "variant"])
+
+
+# ------------------------------------------------------------------------------------ GPU-hours of the table
+TRAIN_INTERVALS: dict[str, tuple[int, str]] = {
+    # training intervals per speaker (PATS.md "Sizes"; mean interval ~10.7 s)
+    "bee": (547, "PATS"),
+    "maher": (925, "PATS"),
+    "lec_cosmic": (67, "PATS: ~84 intervals in all, bee's train share (0.79)"),
+    "oliver": (925, "assumed like maher (unverified)"),
+    "colbert": (925, "assumed like maher (unverified)"),
+}
+MEAN_INTERVAL_SECONDS = 10.7
+
+
+def train_windows(intervals: int, window: int = 64, hop: int = 5, fps: int = 15,
+                  seconds: float = MEAN_INTERVAL_SECONDS) -> int:
+    """Training windows of ``intervals`` intervals of mean length ``seconds``: ⌊(frames − window)/hop⌋ + 1 each."""
+    frames = int(seconds * fps)
+    return intervals * max(0, (frames - window) // hop + 1)
+
+
+def table_cost(ms_per_step: dict[str, float], measured_on: str, epochs: int = 20, batch_size: int = 32,
+               seeds: int = 3, window: int = 64, hop: int = 5) -> pd.DataFrame:
+    """Device-hours to train the paper's full table (5 speakers × the variants of ``ms_per_step`` × ``seeds``)
+    from measured milliseconds per training step (``ccnce bench step``): steps per epoch = training windows
+    / batch size, ``epochs`` epochs per run (no early stop). Evaluation is not counted. ``measured_on``
+    labels every row (a CPU figure is not a GPU figure)."""
+    rows = []
+    for speaker, (intervals, source) in TRAIN_INTERVALS.items():
+        windows = train_windows(intervals, window, hop)
+        steps = windows // batch_size * epochs
+        for variant, ms in ms_per_step.items():
+            rows.append({"speaker": speaker, "variant": variant, "train windows": windows, "size source": source,
+                         "steps per run": steps, "ms/step": ms, "runs": seeds,
+                         "hours": steps * ms / 3.6e6 * seeds, "measured on": measured_on})
+    df = pd.DataFrame(rows)
+    total = {"speaker": "all", "variant": "all", "train windows": int(df.groupby("speaker")["train windows"].first().sum()),
+             "size source": "", "steps per run": int(df["steps per run"].sum()), "ms/step": float("nan"),
+             "runs": int(df["runs"].sum()), "hours": float(df["hours"].sum()), "measured on": measured_on}
+    return pd.concat([df, pd.DataFrame([total])], ignore_index=True).set_index(["speaker", "variant"])
