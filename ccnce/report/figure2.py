@@ -69,6 +69,7 @@ def _valid_members(poses: np.ndarray) -> list[np.ndarray]:
 
 def _member_classes(path: Path, members: list[list[np.ndarray]], data_source: str) -> list[list[int]] | None:
     """True gesture class of every stored member (synthetic data present in this build), else None."""
+    from ccnce.errors import CcnceError
     from ccnce.report.runs import synthetic_root
     from ccnce.report.video import test_window_classes
 
@@ -78,7 +79,10 @@ def _member_classes(path: Path, members: list[list[np.ndarray]], data_source: st
     flat = [m for ms in members for m in ms]
     if not flat:
         return None
-    classes = test_window_classes(path, np.stack(flat), root).tolist()
+    try:
+        classes = test_window_classes(path, np.stack(flat), root).tolist()
+    except CcnceError:  # a run whose config or data this build cannot read: no classes, not no figure
+        return None
     out, k = [], 0
     for ms in members:
         out.append(classes[k:k + len(ms)])

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from ccnce.config import SPEAKERS
 from ccnce.report.figures import _footer, _new_figure
 from ccnce.report.runs import MEAN, SOURCE_LABEL, VARIANT_LABEL, VARIANT_ORDER, MissingResults
-from ccnce.report.tables import _info, _per_seed
+from ccnce.report.tables import _info, _per_seed, seed_average
 
 CI_LEVEL = 0.95
 ALPHA = 0.05
@@ -76,12 +76,7 @@ def paired_differences(runs: pd.DataFrame, metric: str, data_source: str = "synt
     _info(metric)
     baselines = [v for v in VARIANT_ORDER if v != variant] if baselines is None else list(baselines)
     values = _per_seed(runs, metric, data_source)
-
-    def seed_avg(v: str) -> pd.Series:
-        parts = [values.get((s, v), pd.Series(dtype=float)) for s in SPEAKERS]
-        if any(len(p) == 0 for p in parts):
-            return pd.Series(dtype=float)
-        return pd.concat(parts, axis=1, join="inner").mean(axis=1)
+    seed_avg = lambda v: seed_average(values, v)  # noqa: E731
 
     rows = []
     for speaker in [*SPEAKERS, MEAN]:

@@ -73,6 +73,15 @@ def metric_summary(runs: pd.DataFrame, metric: str, data_source: str = "syntheti
     return pd.DataFrame(rows)
 
 
+def seed_average(values: dict[tuple[str, str], pd.Series], variant: str) -> pd.Series:
+    """Per seed, ``variant``'s metric averaged over the five speakers, on the seeds all five have (empty
+    when a speaker has none); ``values`` as :func:`_per_seed` returns them."""
+    parts = [values.get((s, variant), pd.Series(dtype=float)) for s in SPEAKERS]
+    if any(len(p) == 0 for p in parts):
+        return pd.Series(dtype=float)
+    return pd.concat(parts, axis=1, join="inner").mean(axis=1)
+
+
 def _mean_std(v: pd.Series) -> tuple[float, float]:
     if len(v) >= 2:
         return mean_std(v.to_numpy())
@@ -327,12 +336,7 @@ def paired_comparisons(runs: pd.DataFrame, metric: str, data_source: str = "synt
     baselines = ([v for v in VARIANT_ORDER if v != variant] if baseline == "all"
                  else [baseline] if isinstance(baseline, str) else list(baseline))
     values = _per_seed(runs, metric, data_source)
-
-    def seeds_avg(v: str) -> pd.Series:
-        parts = [values.get((s, v), pd.Series(dtype=float)) for s in SPEAKERS]
-        if any(len(p) == 0 for p in parts):
-            return pd.Series(dtype=float)
-        return pd.concat(parts, axis=1, join="inner").mean(axis=1)
+    seeds_avg = lambda v: seed_average(values, v)  # noqa: E731
 
     rows = []
     for speaker in [*SPEAKERS, MEAN]:

@@ -246,15 +246,20 @@ def window_video(runs: pd.DataFrame, data_source: str = "synthetic", speaker: st
     first = next(iter(paths.values()))
     position = int(data[next(iter(data))]["window"][window]) if "window" in data[next(iter(data))] else window
     speech, words, note = None, "", ""
+    src = None
     if data_source == "synthetic" and (root / "cmu_intervals_df.csv").exists():
-        src = locate_window(first, position, root)
+        try:
+            src = locate_window(first, position, root)
+        except CcnceError as e:  # a run this build's dataset cannot place (other data, unreadable config)
+            note = f"silent: the window could not be found in the synthetic dataset at {root} ({e})"
+    if src is not None:
         wave, sr = interval_speech(root, speaker, src.interval_id)
         lo = int(round(src.start / FPS * sr))
         speech = (wave[lo:], sr)
         words = src.words
         note = (f"speech of test interval {src.interval_id}, frames {src.start}–{src.start + src.frames - 1}, "
                 f"spoken again by eSpeak from its script")
-    else:
+    elif not note:
         note = ("silent: " + ("real PATS stores no waveform" if data_source != "synthetic"
                               else f"no synthetic dataset at {root} in this build, so no speech to replay"))
     title = f"{data_source} · {speaker} · seed {seed} · test window {position}"
