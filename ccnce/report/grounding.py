@@ -63,31 +63,32 @@ def cluster_quality_table(runs: pd.DataFrame, data_source: str = "synthetic") ->
 
 
 def knn_figure(runs: pd.DataFrame, data_source: str = "synthetic") -> Figure:
-    """Grounding of ``z`` per variant: probe k-NN accuracy, test-only k-NN accuracy and silhouette; one
-    dot per run (colour = speaker), bar = mean over runs, dashed line = the measure's chance level."""
+    """Grounding of ``z`` per variant (seaborn): probe k-NN accuracy, test-only k-NN accuracy and silhouette;
+    one dot per run (colour = speaker), bar = mean over runs, dashed line = the measure's chance level."""
+    import seaborn as sns
+
     sub = runs[runs["data_source"] == data_source]
     if sub["knn_acc"].notna().sum() == 0:
         raise MissingResults(f"no run under results/{data_source}/ records knn_acc")
+    sub = sub.assign(variant=sub["variant"].map(VARIANT_LABEL))
+    labels = [VARIANT_LABEL[v] for v in VARIANT_ORDER]
     fig = _new_figure(11.0, 3.0)
     axes = fig.subplots(1, 3)
-    colors = dict(zip(SPEAKERS, _palette(len(SPEAKERS))))
-    jitter = np.linspace(-0.18, 0.18, len(SPEAKERS))
     for ax, metric in zip(axes, ("knn_probe", "knn_acc", "silhouette")):
-        for i, v in enumerate(VARIANT_ORDER):
-            r = sub[(sub["variant"] == v) & sub[metric].notna()]
-            if len(r):
-                ax.bar(i, r[metric].mean(), color="#e8e8e8", edgecolor="#999999", width=0.6)
-            for k, speaker in enumerate(SPEAKERS):
-                rs = r[r["speaker"] == speaker]
-                ax.scatter(np.full(len(rs), i + jitter[k]), rs[metric], s=12, color=colors[speaker],
-                           label=speaker if i == 0 else None, zorder=3)
-        ax.set_xticks(range(len(VARIANT_ORDER)), [VARIANT_LABEL[v] for v in VARIANT_ORDER], fontsize=7.5)
+        sns.barplot(data=sub, x="variant", y=metric, order=labels, ax=ax, errorbar=None, color="#e8e8e8",
+                    edgecolor="#999999", saturation=1, width=0.8)
+        sns.stripplot(data=sub, x="variant", y=metric, order=labels, hue="speaker", hue_order=SPEAKERS, ax=ax,
+                      palette=dict(zip(SPEAKERS, _palette(len(SPEAKERS)))), dodge=True, jitter=False, size=3.5,
+                      zorder=3, legend=ax is axes[0])
         ax.set_title(METRICS[metric].label + " of z", fontsize=8.5)
-        ax.tick_params(labelsize=7)
+        ax.set_xlabel(""), ax.set_ylabel("")
+        ax.tick_params(axis="x", labelsize=7.5)
+        ax.tick_params(axis="y", labelsize=7)
         chance = chance_level(runs, data_source, metric) if metric in CHANCE_OF else math.nan
         if np.isfinite(chance):
             ax.axhline(chance, linestyle="--", color="#444444", linewidth=1, label="chance")
-    axes[0].legend(fontsize=6.5, frameon=False, loc="best")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right center", fontsize=6.5, frameon=False)
+    axes[0].get_legend().remove()
     fig.suptitle(f"Grounding of the language embeddings: how well z predicts the true gesture ({data_source})",
                  fontsize=9)
     _footer(fig, [], note=f"{int(sub['knn_acc'].notna().sum())} runs under results/{data_source}/")
