@@ -135,7 +135,6 @@ CHECK_PAGE = """(async () => {
     })),
     images: [...document.querySelectorAll("main img")].map(img => ({
       src: img.getAttribute("src").slice(0, 80), complete: img.complete, width: img.naturalWidth,
-      animation: img.classList.contains("ccnce-animation"),
     })),
     body: document.body.innerText,
   };

@@ -294,19 +294,9 @@ def test_tsne_figure_and_metric_figure(runs):
 def test_figures_of_missing_runs_raise_missing_results(tmp_path):
     empty = report.collect_runs(tmp_path)
     for make in (report.training_curves, report.cluster_heatmaps, report.tsne_figure, report.knn_figure,
-                 report.qualitative_figure, report.animation_gif):
+                 report.qualitative_figure):
         with pytest.raises(report.MissingResults):
             make(empty, "synthetic")
-
-
-def test_animation_is_a_gif_of_the_window(runs):
-    gif = report.animation_gif(runs, "synthetic", dpi=20, frames=6)
-    assert gif.startswith(b"GIF8")
-    from PIL import Image
-    import io
-
-    assert Image.open(io.BytesIO(gif)).n_frames == 6
-    assert report.animation_html(runs, "synthetic", dpi=20, frames=2).startswith('<img class="ccnce-animation"')
 
 
 def test_joint_displacement_is_distance_from_the_first_frame():

@@ -12,7 +12,7 @@ and the names below:
   :mod:`.figures` (what they share, and :func:`metric_figure`), :mod:`.curves` (:func:`training_curves`,
   :func:`clustering_curves`, :func:`cluster_quality_curves`), :mod:`.figure2` (:func:`cluster_heatmaps`,
   :func:`tsne_figure`), :mod:`.grounding` (:func:`knn_figure` and its tables), :mod:`.qualitative`
-  (:func:`qualitative_figure`, Figure 4, and :func:`animation_html`), :mod:`.idea` (:func:`idea_figure`),
+  (:func:`qualitative_figure`, Figure 4), :mod:`.idea` (:func:`idea_figure`),
   :mod:`.regime` (the training-regime diagnosis: the default runs beside one-factor changes),
   :mod:`.forest` (forest plots of the paired comparisons: t intervals, Holm), :mod:`.video` (a test window
   as WebM video with its speech);
@@ -43,7 +43,7 @@ from ccnce.report.performance import (BENCHMARKS, bank_encoding_figure, bench_fi
                                       bench_table, load_bench, sweep_time_table)
 from ccnce.report.regime import REGIME_ARMS, REGIME_DIR, regime_curves, regime_runs, regime_table
 from ccnce.report.findings import arms_table, claims_table, findings_box, load_replay, replay_figure, replay_summary, replay_table
-from ccnce.report.qualitative import animation_gif, animation_html, qualitative_figure, show_animation
+from ccnce.report.qualitative import qualitative_figure
 from ccnce.report.runs import (BASELINE_LABEL, BASELINE_ORDER, DATA_SOURCES, DEFAULT_SPEAKER, MEAN, METRICS, MISSING, PAPER_LABEL, RESULTS_ENV,
                                RUN_COLUMNS, SEEDS, SOURCE_LABEL, SYNTH_ENV, VARIANT_LABEL, VARIANT_ORDER, Coverage,
                                MetricInfo, MissingResults, collect_baselines, collect_runs, coverage, find_run, pick_speaker_seed,
@@ -70,7 +70,7 @@ __all__ = [
     "training_curves",
     "cluster_heatmaps", "joint_displacement", "tsne_embedding", "tsne_figure",
     "CHANCE_OF", "chance_level", "cluster_quality_table", "grounding_table", "knn_figure",
-    "animation_gif", "animation_html", "qualitative_figure", "show_animation",
+    "qualitative_figure",
     "idea_figure",
     "arms_table", "claims_table", "findings_box", "load_replay", "replay_figure", "replay_summary", "replay_table",
     "forest_caption", "forest_figure", "forest_table", "holm", "paired_t", "show_forest", "t_interval",

@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from ccnce.config import Config
-from ccnce.data.skeleton import from_kept
+from ccnce.data.skeleton import LEFT_ARM, PARENTS, RIGHT_ARM, from_kept
 from ccnce.errors import CcnceError
 from ccnce.plots import plausible
-from ccnce.report.figures import TRUE_COLOR
+from ccnce.report.figures import BODY_COLOR, LEFT_COLOR, RIGHT_COLOR, TRUE_COLOR
+from ccnce.report.qualitative import _NO_FACE, _qualitative_inputs
 from ccnce.report.runs import VARIANT_LABEL, MissingResults, run_label, synthetic_root
 from ccnce.results import read_json
 
@@ -154,13 +155,24 @@ def _write_wav(path: Path, samples: np.ndarray, sr: int) -> None:
         w.writeframes(pcm.tobytes())
 
 
+def _segments(joints: np.ndarray) -> np.ndarray:
+    """(52, 2) joints → (n_bones, 2, 2) line segments child–parent; face bones and bones to a dropped
+    keypoint (:func:`ccnce.plots.plausible`) collapse to a point at the parent."""
+    ok = plausible(joints)
+    return np.array([[joints[p], joints[j] if ok[j] and ok[p] else joints[p]]
+                     for j, p in enumerate(PARENTS) if p >= 0 and _NO_FACE[j] and _NO_FACE[p]])
+
+
+def _segment_colors() -> list[str]:
+    return [RIGHT_COLOR if j in RIGHT_ARM else LEFT_COLOR if j in LEFT_ARM else BODY_COLOR
+            for j, p in enumerate(PARENTS) if p >= 0 and _NO_FACE[j] and _NO_FACE[p]]
+
+
 def _render(seqs: dict[str, tuple[np.ndarray, np.ndarray]], title: str, subtitle: str) -> list[np.ndarray]:
     """RGB frames (H, W, 3) uint8: one panel per variant, generated (colour) over true (grey)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
-
-    from ccnce.report.qualitative import _segment_colors, _segments
 
     fig = Figure(figsize=(2.4 * len(seqs), 2.8), dpi=100)
     canvas = FigureCanvasAgg(fig)
@@ -237,8 +249,6 @@ def window_video(runs: pd.DataFrame, data_source: str = "synthetic", speaker: st
     return (path, a one-line description). With a synthetic dataset at ``root`` (default
     :func:`~ccnce.report.runs.synthetic_root`) the video carries the window's speech; without one it is silent
     and the description says why."""
-    from ccnce.report.qualitative import _qualitative_inputs
-
     paths, data, speaker, seed = _qualitative_inputs(runs, data_source, speaker, seed, window)
     seqs = {v: (from_kept(np.asarray(d["pred"][window], float)), from_kept(np.asarray(d["true"][window], float)))
             for v, d in data.items()}
