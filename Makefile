@@ -48,8 +48,12 @@ sweep: data
 baselines: data
 	$(BIN)/ccnce baselines --seeds 0,1,2,3,4
 
-# The training-regime diagnosis of the Analysis page: the backbone with one factor of the cpu profile changed.
+# The training-regime diagnosis of the Analysis page: the backbone with one factor of the cpu profile changed,
+# and the probes it is set beside (true test motion shrunk, delayed or blended; seconds per speaker).
 regime: data
+	mkdir -p results/studies/probes
+	for s in maher bee lec_cosmic oliver colbert; do \
+		$(BIN)/ccnce study probes --speaker $$s --data-root $(DATA) --json --quiet > results/studies/probes/$$s.json || exit 1; done
 	$(BIN)/ccnce sweep --speakers lec_cosmic,maher --variants none --seeds 0 --profile cpu \
 		--set adv_weight_start=1.0 --set adv_weight_end=2.0 --results-dir results/studies/regime/paper_weight
 	$(BIN)/ccnce sweep --speakers lec_cosmic,maher --variants none --seeds 0 --profile cpu \

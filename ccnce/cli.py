@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ccnce.errors import CcnceError
+from ccnce.errors import CcnceError, ConfigError
 
 
 def _print_json(obj: object) -> None:
@@ -194,14 +194,23 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
-    from ccnce.study import format_study, study_clustering
+    progress = not args.quiet and not args.json
+    if args.name == "probes":
+        from ccnce.probes import format_probes, probe_speaker
 
-    result = study_clustering(args.speaker, data_root=args.data_root, profile=args.profile, seed=args.seed,
-                              progress=not args.quiet and not args.json, **_overrides(args.set))
+        if args.set:
+            raise ConfigError("ccnce study probes takes no --set: the probes score true motion, not a config")
+        result, text = probe_speaker(args.speaker, data_root=args.data_root, profile=args.profile,
+                                     progress=progress), format_probes
+    else:
+        from ccnce.study import format_study, study_clustering
+
+        result, text = study_clustering(args.speaker, data_root=args.data_root, profile=args.profile,
+                                        seed=args.seed, progress=progress, **_overrides(args.set)), format_study
     if args.json:
         _print_json(result)
     else:
-        print(format_study(result))
+        print(text(result))
     return 0
 
 
@@ -304,8 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bench)
 
-    p = sub.add_parser("study", help="CC-NCE studies: replay the online clustering of a run without training")
-    p.add_argument("name", choices=("clustering",))
+    p = sub.add_parser("study", help="studies without training: clustering (replay CC-NCE's online clustering), "
+                                     "probes (score true motion shrunk or delayed)")
+    p.add_argument("name", choices=("clustering", "probes"))
     p.add_argument("--speaker", default="lec_cosmic")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--profile", default="cpu", help="smoke | cpu | paper")

@@ -14,6 +14,7 @@ and the names below:
   :func:`tsne_figure`), :mod:`.grounding` (:func:`knn_figure` and its tables), :mod:`.qualitative`
   (:func:`qualitative_figure`, Figure 4), :mod:`.idea` (:func:`idea_figure`),
   :mod:`.regime` (the training-regime diagnosis: the default runs beside one-factor changes),
+  :mod:`.probes` (the backbone beside true motion spoiled in known ways),
   :mod:`.forest` (forest plots of the paired comparisons: t intervals, Holm), :mod:`.video` (a test window
   as WebM video with its speech);
 - :mod:`.performance` and :mod:`.data_pages`: the tables of the Performance and Data pages;
@@ -41,6 +42,7 @@ from ccnce.report.idea import idea_figure
 from ccnce.report.notebook import figure_png, show, show_figure
 from ccnce.report.performance import (BENCHMARKS, bank_encoding_figure, bench_figure, bench_provenance_note, bench_ratios,
                                       bench_table, load_bench, sweep_time_table)
+from ccnce.report.probes import load_probes, probe_figure, probe_summary, probe_table
 from ccnce.report.regime import REGIME_ARMS, REGIME_DIR, regime_curves, regime_runs, regime_table
 from ccnce.report.findings import arms_table, claims_table, findings_box, load_replay, replay_figure, replay_summary, replay_table
 from ccnce.report.qualitative import qualitative_figure
@@ -76,6 +78,7 @@ __all__ = [
     "forest_caption", "forest_figure", "forest_table", "holm", "paired_t", "show_forest", "t_interval",
     "show_video", "video_html", "window_video",
     "REGIME_ARMS", "REGIME_DIR", "regime_curves", "regime_runs", "regime_table",
+    "load_probes", "probe_figure", "probe_summary", "probe_table",
     # pages
     "BENCHMARKS", "bank_encoding_figure", "bench_figure", "bench_provenance_note", "bench_ratios", "bench_table",
     "load_bench", "sweep_time_table",
