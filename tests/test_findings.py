@@ -68,3 +68,64 @@ def test_clusters_are_gestures_when_the_paper_reaches_kmeans_on_every_speaker(fx
 def test_arms_are_missing_until_make_study(fx):
     with pytest.raises(report.MissingResults, match="make study"):
         report.arms_table(report.collect_runs(fx.root), fx.root)
+
+
+# ------------------------------------------------------------------------------------ the study arms
+def _arm_frames(tmp_path, oracle_gain: float, default_gain: float, share: float | None):
+    """Backbone and default CC-NCE runs, and an oracle arm whose k-NN probe is the backbone's + gain (seed
+    noise 0.005), with histories whose Eq. 7 gradient is ``share`` × the reconstruction's after 2 warm-up
+    epochs (``None``: no gradient norms logged)."""
+    rows, study = [], []
+    for speaker in ("lec_cosmic", "maher"):
+        for seed in range(5):
+            base = {"data_source": "synthetic", "speaker": speaker, "seed": seed, "l1": 0.5, "gesture_acc": 0.4}
+            noise = 0.005 * ((seed * 7 + len(speaker)) % 5 - 2)
+            rows.append({**base, "variant": "none", "knn_probe": 0.45})
+            rows.append({**base, "variant": "ccnce", "knn_probe": 0.45 + default_gain + noise})
+            run = tmp_path / speaker / f"seed{seed}"
+            run.mkdir(parents=True)
+            (run / "config.json").write_text(json.dumps({"warmup_epochs": 2}))
+            epochs = pd.DataFrame({"epoch": range(6)})
+            if share is not None:
+                epochs["grad_rec"] = 1.0
+                epochs["grad_contrastive"] = [0.0, 0.0] + [share] * 4
+            epochs.to_csv(run / "history.csv", index=False)
+            study.append({**base, "variant": "ccnce", "arm": "oracle", "knn_probe": 0.45 + oracle_gain + noise,
+                          "path": str(run)})
+    return pd.DataFrame(rows), pd.DataFrame(study)
+
+
+def test_an_arm_helps_only_beyond_noise(tmp_path):
+    runs, study = _arm_frames(tmp_path, oracle_gain=0.1, default_gain=0.0, share=0.5)
+    numbers = report.arm_comparisons(runs, study).set_index(["arm", "metric"])
+    assert numbers.loc[("oracle", "knn_probe"), "helps"] in (True,)  # not None (too few pairs), not False
+    assert numbers.loc[("oracle", "knn_probe"), "n"] == 10
+    assert numbers.loc[("oracle", "knn_probe"), "mean_diff"] == pytest.approx(0.1, abs=0.005)
+    assert numbers.loc[("default", "knn_probe"), "helps"] in (False,)
+
+
+@pytest.mark.parametrize("oracle_gain, share, reading", [
+    (0.1, 0.5, "Explanation 2, the clustering"),
+    (0.0, 0.01, "Explanation 1, the machinery"),
+    (0.0, 0.5, "Explanation 3, no grounding at this scale"),
+    (0.0, None, "Explanation 1 or 3"),
+])
+def test_the_reading_follows_the_stated_rules(tmp_path, oracle_gain, share, reading):
+    runs, study = _arm_frames(tmp_path, oracle_gain=oracle_gain, default_gain=0.0, share=share)
+    text = report.explanation(runs, study)
+    assert text.startswith(f"**{reading}**")
+    if share is not None:
+        assert f"{share:.1%} of the reconstruction's" in text
+
+
+def test_no_oracle_pairs_is_inconclusive(tmp_path):
+    runs, study = _arm_frames(tmp_path, oracle_gain=0.1, default_gain=0.0, share=0.5)
+    assert report.explanation(runs, study.iloc[:1]).startswith("**Inconclusive**: the oracle arm has 1")
+
+
+def test_gradient_norms_skip_the_warm_up_and_draw(tmp_path):
+    _, study = _arm_frames(tmp_path, oracle_gain=0.0, default_gain=0.0, share=0.2)
+    norms = report.gradient_norms(study)
+    assert set(norms["term"]) == {"grad_rec", "grad_contrastive"} and norms["warmup"].sum() == 2 * 2 * 10
+    assert report.contrastive_share(norms)["oracle"] == pytest.approx(0.2)
+    assert report.grad_norm_figure(study).axes

@@ -14,6 +14,7 @@ and the names below:
   :func:`tsne_figure`), :mod:`.grounding` (:func:`knn_figure` and its tables), :mod:`.qualitative`
   (:func:`qualitative_figure`, Figure 4), :mod:`.idea` (:func:`idea_figure`),
   :mod:`.regime` (the training-regime diagnosis: the default runs beside one-factor changes),
+  :mod:`.arms` (the CC-NCE study's training arms, gradient norms and the reading of them),
   :mod:`.probes` (the backbone beside true motion spoiled in known ways),
   :mod:`.forest` (forest plots of the paired comparisons: t intervals, Holm), :mod:`.video` (a test window
   as WebM video with its speech);
@@ -44,7 +45,9 @@ from ccnce.report.performance import (BENCHMARKS, bank_encoding_figure, bench_fi
                                       bench_table, load_bench, sweep_time_table)
 from ccnce.report.probes import load_probes, probe_figure, probe_summary, probe_table
 from ccnce.report.regime import REGIME_ARMS, REGIME_DIR, regime_curves, regime_runs, regime_table
-from ccnce.report.findings import arms_table, claims_table, findings_box, load_replay, replay_figure, replay_summary, replay_table
+from ccnce.report.arms import (ARMS, STUDY_DIR, arm_comparisons, arms_table, contrastive_share, explanation,
+                               grad_norm_figure, gradient_norms, study_runs)
+from ccnce.report.findings import claims_table, findings_box, load_replay, replay_figure, replay_summary, replay_table
 from ccnce.report.qualitative import qualitative_figure
 from ccnce.report.runs import (BASELINE_LABEL, BASELINE_ORDER, DATA_SOURCES, DEFAULT_SPEAKER, MEAN, METRICS, MISSING, PAPER_LABEL, RESULTS_ENV,
                                RUN_COLUMNS, SEEDS, SOURCE_LABEL, SYNTH_ENV, VARIANT_LABEL, VARIANT_ORDER, Coverage,
@@ -74,7 +77,8 @@ __all__ = [
     "CHANCE_OF", "chance_level", "cluster_quality_table", "grounding_table", "knn_figure",
     "qualitative_figure",
     "idea_figure",
-    "arms_table", "claims_table", "findings_box", "load_replay", "replay_figure", "replay_summary", "replay_table",
+    "ARMS", "STUDY_DIR", "arm_comparisons", "arms_table", "contrastive_share", "explanation", "grad_norm_figure",
+    "gradient_norms", "study_runs", "claims_table", "findings_box", "load_replay", "replay_figure", "replay_summary", "replay_table",
     "forest_caption", "forest_figure", "forest_table", "holm", "paired_t", "show_forest", "t_interval",
     "show_video", "video_html", "window_video",
     "REGIME_ARMS", "REGIME_DIR", "regime_curves", "regime_runs", "regime_table",

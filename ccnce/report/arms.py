@@ -1,0 +1,222 @@
+"""The CC-NCE study's training arms (``make study``): each arm against the backbone, the gradient every
+loss term sends to the shared parameters, and which explanation of the findings the evidence supports.
+
+Every arm trains CC-NCE with one change (:data:`ARMS`) on two speakers × five seeds, under
+``results/studies/ccnce/<arm>/``, logging ``‖∇_θ L_i‖₂`` of each weighted term of Eq. 6 on the shared
+generator parameters (:mod:`ccnce.gradnorms`) every 10 batches. The default sweep's CC-NCE (the paper's
+clustering) on the same speakers and seeds is the ``default`` row. Each is paired with the default sweep's
+backbone on (speaker, seed).
+
+**The reading** (:func:`explanation`), by fixed rules. An arm *helps* on a metric when its paired 95 %
+interval against the backbone excludes 0 on the good side; the grounding metrics are the k-NN probe of
+``z`` and gesture accuracy. Then:
+
+- the oracle helps and the default does not → the clustering is the bottleneck (explanation 2);
+- the oracle does not help, and Eq. 7's gradient on the shared parameters is under
+  :data:`DROWNED` × the reconstruction's → the term is drowned out (explanation 1, the machinery);
+- the oracle does not help although its gradient is not drowned → the method does not ground language on
+  this data at this scale (explanation 3);
+- fewer than two oracle pairs → inconclusive.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ccnce.report.figures import _footer, _new_figure
+from ccnce.report.runs import MISSING, METRICS, MissingResults, collect_runs, read_history, results_dir
+
+STUDY_DIR = Path("studies") / "ccnce"
+ARMS: dict[str, str] = {
+    "paper": "the paper's clustering (with gradient-norm logging)",
+    "oracle": "clusters = the true gesture (synthetic only)",
+    "kmeans": "clusters = k-means on pose windows",
+    "best_replay": "the best non-oracle replay setting",
+    "decoupled_head": "Eq. 7 on a window-level head of F(h)",
+    "original": "the original code's threshold, loss form and bank encoding",
+}
+DEFAULT_ARM = "default"
+GROUNDING: tuple[str, ...] = ("knn_probe", "gesture_acc")
+ARM_METRICS: tuple[str, ...] = ("l1", *GROUNDING)
+GRAD_TERMS: dict[str, str] = {"grad_rec": "reconstruction", "grad_mix": "mixture", "grad_adv": "adversarial (λ·)",
+                              "grad_contrastive": "contrastive (Eq. 7, weighted)"}
+DROWNED = 0.05
+"""Eq. 7 counts as drowned out when its gradient norm is under this share of the reconstruction's."""
+
+
+def study_runs(results: str | Path | None = None) -> pd.DataFrame:
+    """The CC-NCE runs of every arm under ``results/studies/ccnce/<arm>/`` with an ``arm`` column (no rows
+    before ``make study``)."""
+    root = (Path(results) if results is not None else results_dir()) / STUDY_DIR
+    frames = [collect_runs(root / arm).assign(arm=arm) for arm in ARMS if (root / arm).is_dir()]
+    frames = [f[f["variant"] == "ccnce"] for f in frames if not f.empty]
+    if not frames:
+        return collect_runs(root / "_none").assign(arm=pd.Series(dtype=str))
+    return pd.concat(frames, ignore_index=True)
+
+
+def arm_comparisons(runs: pd.DataFrame, study: pd.DataFrame, data_source: str = "synthetic",
+                    metrics: tuple[str, ...] = ARM_METRICS) -> pd.DataFrame:
+    """One row per (arm, metric): the paired difference arm − backbone over the arm's (speaker, seed) pairs
+    (``n``, ``mean_diff``, ``ci_low``, ``ci_high``) and ``helps`` (the interval excludes 0 on the good side).
+    The ``default`` arm is the default sweep's CC-NCE on the speakers the study trained."""
+    from ccnce.metrics import paired_comparison
+
+    mine = runs[runs["data_source"] == data_source]
+    backbone = mine[mine["variant"] == "none"].set_index(["speaker", "seed"])
+    study = study[study["data_source"] == data_source]
+    default = mine[(mine["variant"] == "ccnce") & mine["speaker"].isin(set(study["speaker"]))]
+    arms = [(DEFAULT_ARM, default)] + [(arm, study[study["arm"] == arm]) for arm in ARMS]
+    rows = []
+    for arm, arm_runs in arms:
+        if arm_runs.empty:
+            continue
+        arm_runs = arm_runs.set_index(["speaker", "seed"])
+        shared = arm_runs.index.intersection(backbone.index)
+        for metric in metrics:
+            a, b = arm_runs.loc[shared, metric].astype(float), backbone.loc[shared, metric].astype(float)
+            ok = (a.notna() & b.notna()).to_numpy()
+            row = {"arm": arm, "metric": metric, "n": int(ok.sum()), "mean_diff": math.nan, "ci_low": math.nan,
+                   "ci_high": math.nan, "helps": None}
+            if ok.sum() >= 2:
+                res = paired_comparison(a.to_numpy()[ok], b.to_numpy()[ok])
+                lower = METRICS[metric].better == "lower"
+                row.update(mean_diff=res["mean_diff"], ci_low=res["ci_low"], ci_high=res["ci_high"],
+                           helps=bool(res["ci_high"] < 0 if lower else res["ci_low"] > 0))
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["arm", "metric", "n", "mean_diff", "ci_low", "ci_high", "helps"])
+
+
+def arms_table(runs: pd.DataFrame, results: str | Path | None = None, data_source: str = "synthetic",
+               metrics: tuple[str, ...] = ARM_METRICS) -> pd.DataFrame:
+    """:func:`arm_comparisons` as text: per arm, the pairs and ``mean difference [95 % interval]`` per metric."""
+    study = study_runs(results)
+    if study.empty:
+        raise MissingResults(f"no study arm under {STUDY_DIR}/ yet (make study trains them: 2 speakers × 5 seeds each)")
+    numbers = arm_comparisons(runs, study, data_source, metrics)
+    rows = []
+    for arm, group in numbers.groupby("arm", sort=False):
+        row = {"arm": arm, "what": ARMS.get(arm, "the default sweep's CC-NCE (the paper's clustering)"),
+               "pairs": int(group["n"].max())}
+        for _, r in group.iterrows():
+            d = METRICS[r["metric"]].decimals
+            row[METRICS[r["metric"]].label] = (MISSING if r["helps"] is None else
+                                               f"{r['mean_diff']:+.{d}f} [{r['ci_low']:+.{d}f}, {r['ci_high']:+.{d}f}]")
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index("arm")
+    table.attrs["caption"] = ("CC-NCE arm − the backbone of the default sweep, paired on (speaker, seed): mean "
+                              "difference [95 % bootstrap interval]. — : fewer than two pairs.")
+    return table
+
+
+def gradient_norms(study: pd.DataFrame, data_source: str = "synthetic") -> pd.DataFrame:
+    """Long form of the logged gradient norms: one row per (arm, speaker, seed, epoch, term) with ``norm``
+    (the epoch's mean over the probed batches) and ``warmup`` (Eq. 7 is off in the warm-up epochs)."""
+    rows = []
+    for _, run in study[study["data_source"] == data_source].iterrows():
+        history = read_history(run["path"])
+        terms = [t for t in GRAD_TERMS if t in history.columns]
+        if not terms:
+            continue
+        long = history.melt(id_vars=["epoch"], value_vars=terms, var_name="term", value_name="norm").dropna()
+        warmup = _warmup_epochs(run["path"])
+        rows.append(long.assign(arm=run["arm"], speaker=run["speaker"], seed=run["seed"],
+                                warmup=long["epoch"] < warmup))
+    if not rows:
+        raise MissingResults(f"no study run under {STUDY_DIR}/ logged gradient norms (make study)")
+    return pd.concat(rows, ignore_index=True)
+
+
+def _warmup_epochs(path: str | Path) -> int:
+    import json
+
+    config = Path(path) / "config.json"
+    return int(json.loads(config.read_text()).get("warmup_epochs", 0)) if config.exists() else 0
+
+
+def contrastive_share(norms: pd.DataFrame) -> pd.Series:
+    """Per arm: the median over runs and post-warm-up epochs of ‖∇ Eq. 7‖ / ‖∇ reconstruction‖."""
+    after = norms[~norms["warmup"]].pivot_table(index=["arm", "speaker", "seed", "epoch"], columns="term",
+                                                values="norm")
+    if not {"grad_contrastive", "grad_rec"} <= set(after.columns):
+        return pd.Series(dtype=float)
+    ratio = (after["grad_contrastive"] / after["grad_rec"]).replace([np.inf, -np.inf], np.nan)
+    return ratio.groupby(level="arm").median()
+
+
+def grad_norm_figure(study: pd.DataFrame, data_source: str = "synthetic") -> Figure:
+    """Per arm, the gradient norm of each weighted loss term on the shared parameters over epochs (mean over
+    runs, band = their range, log scale); the shaded epochs are the warm-up, without Eq. 7."""
+    import seaborn as sns
+
+    norms = gradient_norms(study, data_source)
+    arms = [a for a in ARMS if a in set(norms["arm"])]
+    fig = _new_figure(max(6.5, 2.9 * len(arms) + 1.6), 3.0)
+    axes = fig.subplots(1, len(arms), sharey=True, squeeze=False)[0]
+    for ax, arm in zip(axes, arms):
+        data = norms[(norms["arm"] == arm) & (norms["norm"] > 0)]  # Eq. 7 is off (0) in the warm-up
+        data = data.assign(term=data["term"].map(GRAD_TERMS))
+        sns.lineplot(data=data, x="epoch", y="norm", hue="term", hue_order=list(GRAD_TERMS.values()),
+                     estimator="mean", errorbar=("pi", 100), ax=ax, legend=ax is axes[-1])
+        warm = norms.loc[(norms["arm"] == arm) & norms["warmup"], "epoch"]
+        if len(warm):
+            ax.axvspan(warm.min() - 0.5, warm.max() + 0.5, color="#eeeeee", zorder=0)
+        ax.set_yscale("log")
+        ax.set_title(f"{arm} ({data[['speaker', 'seed']].drop_duplicates().shape[0]} runs)", fontsize=8.5)
+        ax.set_ylabel("‖∇θ term‖₂ (shared parameters)" if ax is axes[0] else "", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[-1].legend(fontsize=6.5, frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle(f"Gradient of each loss term on the encoder and F ({data_source}; grey: warm-up)", fontsize=9)
+    _footer(fig, [], note=f"history.csv of the runs under results/{STUDY_DIR}/")
+    return fig
+
+
+def explanation(runs: pd.DataFrame, study: pd.DataFrame, data_source: str = "synthetic") -> str:
+    """Which of the chapter's three explanations the arms support, by the rules of the module docstring
+    (Markdown, every number computed)."""
+    numbers = arm_comparisons(runs, study, data_source)
+    grounding = numbers[numbers["metric"].isin(GROUNDING)]
+
+    def helps(arm: str) -> bool | None:
+        g = grounding[(grounding["arm"] == arm) & grounding["helps"].notna()]
+        return None if g.empty else bool(g["helps"].any())
+
+    def evidence(arm: str) -> str:
+        g = grounding[grounding["arm"] == arm]
+        return "; ".join(f"{METRICS[r['metric']].label} {r['mean_diff']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+                         for _, r in g.iterrows() if r["helps"] is not None) + f" ({int(g['n'].max())} pairs)"
+
+    oracle = helps("oracle")
+    if oracle is None:
+        pairs = int(grounding.loc[grounding["arm"] == "oracle", "n"].max()) if (grounding["arm"] == "oracle").any() else 0
+        return f"**Inconclusive**: the oracle arm has {pairs} (speaker, seed) pairs with the backbone; it needs 2 (make study)."
+    try:
+        share = contrastive_share(gradient_norms(study, data_source)).get("oracle", math.nan)
+    except MissingResults:
+        share = math.nan
+    default = helps(DEFAULT_ARM)
+    others = [a for a in ARMS if a != "oracle" and helps(a)]
+    tail = (f" Other arms that help on a grounding metric: {', '.join(others)}." if others
+            else " No other arm helps on a grounding metric.")
+    grad = (f" After the warm-up, Eq. 7's gradient on the shared parameters is {share:.1%} of the "
+            "reconstruction's (median, oracle arm)." if np.isfinite(share) else "")
+    if oracle and not default:
+        head = (f"**Explanation 2, the clustering**: with the true gestures as clusters CC-NCE grounds z better than "
+                f"the backbone ({evidence('oracle')}); with the paper's clusters it does not ({evidence(DEFAULT_ARM)}).")
+    elif oracle:
+        head = f"**CC-NCE helps with either clustering**: oracle {evidence('oracle')}; default {evidence(DEFAULT_ARM)}."
+    elif np.isfinite(share) and share < DROWNED:
+        head = (f"**Explanation 1, the machinery**: even perfect clusters do not help ({evidence('oracle')}), and "
+                f"the term is drowned out.")
+    elif np.isfinite(share):
+        head = (f"**Explanation 3, no grounding at this scale**: even perfect clusters do not help "
+                f"({evidence('oracle')}) although the term's gradient is not drowned out.")
+    else:
+        head = (f"**Explanation 1 or 3**: even perfect clusters do not help ({evidence('oracle')}); without logged "
+                "gradient norms the machinery cannot be told apart from the method.")
+    return head + grad + tail
