@@ -78,7 +78,8 @@ def _arm_frames(tmp_path, oracle_gain: float, default_gain: float, share: float 
     rows, study = [], []
     for speaker in ("lec_cosmic", "maher"):
         for seed in range(5):
-            base = {"data_source": "synthetic", "speaker": speaker, "seed": seed, "l1": 0.5, "gesture_acc": 0.4}
+            base = {"data_source": "synthetic", "speaker": speaker, "seed": seed, "l1": 0.5, "fid": 50.0,
+                    "gesture_acc": 0.4}
             noise = 0.005 * ((seed * 7 + len(speaker)) % 5 - 2)
             rows.append({**base, "variant": "none", "knn_probe": 0.45})
             rows.append({**base, "variant": "ccnce", "knn_probe": 0.45 + default_gain + noise})
@@ -114,6 +115,7 @@ def test_the_reading_follows_the_stated_rules(tmp_path, oracle_gain, share, read
     runs, study = _arm_frames(tmp_path, oracle_gain=oracle_gain, default_gain=0.0, share=share)
     text = report.explanation(runs, study)
     assert text.startswith(f"**{reading}**")
+    assert f"- **Why** (the training arms): {text}" in report.findings_box(runs, None, study=study)
     if share is not None:
         assert f"{share:.1%} of the reconstruction's" in text
 

@@ -97,10 +97,16 @@ def claims_table(runs: pd.DataFrame, replay: pd.DataFrame | None = None,
     return table
 
 
-def findings_box(runs: pd.DataFrame, replay: pd.DataFrame | None = None, data_source: str = "synthetic") -> str:
-    """The verdicts in a few Markdown lines (for the Introduction)."""
+def findings_box(runs: pd.DataFrame, replay: pd.DataFrame | None = None, data_source: str = "synthetic",
+                 study: pd.DataFrame | None = None) -> str:
+    """The verdicts in a few Markdown lines (for the Introduction); with the study arms (``study``), the
+    reading of why (:func:`ccnce.report.arms.explanation`) under them."""
+    from ccnce.report.arms import explanation
+
     table = claims_table(runs, replay, data_source)
     lines = [f"- **{verdict}**: {claim}." for claim, verdict in table["verdict"].items()]
+    if study is not None:
+        lines.append(f"- **Why** (the training arms): {explanation(runs, study, data_source)}")
     return "**Findings** (computed; see [Findings](findings.ipynb)):\n\n" + "\n".join(lines)
 
 
