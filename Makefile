@@ -81,10 +81,11 @@ study: data
 	$(STUDY_SWEEP) --variants ccnce --set threshold=original --set loss_form=original --set bank_encoding=full \
 		--results-dir $(STUDY_DIR)/original
 
-# Benchmarks for the book's Performance page.
-bench: setup
+# Benchmarks for the book's Performance page (scale: DDP 1 vs 2 processes, and the sweep launchers' smoke
+# runs on the synthetic dataset).
+bench: data
 	mkdir -p results/bench
-	for b in cache clustering step bank_encoding; do $(BIN)/ccnce bench $$b --json > results/bench/$$b.json || exit 1; done
+	for b in cache clustering step bank_encoding scale; do $(BIN)/ccnce bench $$b --json > results/bench/$$b.json || exit 1; done
 	$(BIN)/python -c "import json; from ccnce import provenance as p; \
 	print(json.dumps({**p.collect('cpu', 'benchmark fixtures', '-'), 'written': p.now()}, indent=2))" \
 	> results/bench/provenance.json

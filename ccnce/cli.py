@@ -305,11 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_baselines)
 
     p = sub.add_parser("bench", help="benchmarks, measured as ratios side by side in one run")
-    p.add_argument("name", choices=("cache", "clustering", "step", "bank_encoding"))
+    p.add_argument("name", choices=("cache", "clustering", "step", "bank_encoding", "scale"))
     p.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke check)")
     p.add_argument("--device", default=None, help="step: cpu (default) or cuda")
-    p.add_argument("--profile", default=None, help="step: the config profile (default cpu)")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="step: override a config field")
+    p.add_argument("--profile", default=None, help="step, scale: the config profile of the step (default cpu)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="step, scale: override a config field of the step")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bench)
 

@@ -57,12 +57,19 @@ def plan(speakers: list[str], variants: list[str], seeds: list[int], profile: st
     return configs[i::n]
 
 
+NAMED = ("speaker", "variant", "seed", "profile", "data_root", "results_dir")
+"""The fields that name a run (the notebook's parameters and ``ccnce train``'s options)."""
+
+
+def profile_overrides(cfg: Config) -> dict[str, Any]:
+    """Every field of ``cfg`` outside :data:`NAMED` that differs from its profile's value."""
+    base = Config.from_profile(cfg.profile).to_dict()
+    return {k: v for k, v in cfg.to_dict().items() if k not in NAMED and v != base[k]}
+
+
 def _parameters(cfg: Config) -> dict[str, Any]:
     """Papermill parameters: the notebook's named ones plus every field that differs from the profile."""
-    base = Config.from_profile(cfg.profile).to_dict()
-    named = ("speaker", "variant", "seed", "profile", "data_root", "results_dir")
-    overrides = {k: v for k, v in cfg.to_dict().items() if k not in named and v != base[k]}
-    return {**{k: getattr(cfg, k) for k in named}, "overrides": overrides}
+    return {**{k: getattr(cfg, k) for k in NAMED}, "overrides": profile_overrides(cfg)}
 
 
 def run_one(cfg: Config, data_source: str) -> RunOutcome:

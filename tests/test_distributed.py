@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -10,14 +14,17 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from ccnce import distributed
+from ccnce import checkpoint, distributed, torchrun
 from ccnce.bench.batches import class_prototypes, random_batch
 from ccnce.config import Config
 from ccnce.losses.contrastive import build_contrastive
 from ccnce.losses.objective import build_optimizers, train_step
 from ccnce.models.discriminator import build_discriminator
 from ccnce.models.generator import build_generator
+from ccnce.results import run_dir
+from ccnce.train import CHECKPOINT
 from test_losses import ToyText
+from test_train import EXACT
 
 WORLD = 2
 GLOBAL_BATCH = 16
@@ -155,3 +162,34 @@ def test_alone_everything_is_a_no_op(monkeypatch):
     assert distributed.local_slice(3) == slice(0, 3)
     assert distributed.backend_for("cuda:0") == "nccl" and distributed.backend_for("cpu") == "gloo"
     assert str(distributed.setup("cpu")) == "cpu" and not distributed.active()
+
+
+# ------------------------------------------------------------------------------- torchrun, killed and resumed
+def torchrun_smoke(results: Path, root: Path) -> Config:
+    return Config.from_profile("smoke", data_root=str(root), results_dir=str(results), epochs=2, max_train_windows=64)
+
+
+@pytest.mark.slow
+def test_a_killed_torchrun_run_resumes_to_the_metrics_of_an_uninterrupted_one(synth_root, tmp_path):
+    """Two 2-process torchrun runs at once: one uninterrupted, one killed (SIGTERM, which torchrun passes to
+    its processes) as soon as rank 0's first checkpoint exists, then started again."""
+    whole, killed = (torchrun_smoke(tmp_path / name, synth_root) for name in ("whole", "killed"))
+    folder = run_dir(killed, "synthetic")
+    with open(tmp_path / "killed.log", "w") as log:
+        reference = subprocess.Popen(torchrun.command(whole, 2), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        victim = subprocess.Popen(torchrun.command(killed, 2), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 300
+        while not (folder / CHECKPOINT).exists():
+            assert victim.poll() is None and time.monotonic() < deadline, (tmp_path / "killed.log").read_text()
+            time.sleep(0.02)
+        victim.send_signal(signal.SIGTERM)
+        assert victim.wait(timeout=120) != 0 and reference.wait(timeout=300) == 0
+    assert not (folder / "metrics.json").exists()  # killed before the end
+    epoch = checkpoint.load(folder / CHECKPOINT)["epoch"]
+
+    resumed = torchrun.train(killed, 2, progress=False)
+    assert resumed.resumed_from_epoch == epoch + 1 and list(resumed.history["epoch"]) == [0, 1]
+    expected = json.loads((run_dir(whole, "synthetic") / "metrics.json").read_text())
+    assert {k: resumed.metrics[k] for k in EXACT} == {k: expected[k] for k in EXACT}
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert (provenance["world_size"], provenance["backend"], provenance["resumed_from_epoch"]) == (2, "gloo", epoch + 1)

@@ -39,7 +39,7 @@ def test_parameters_cell_comes_first_and_is_tagged():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert "parameters" in first_code.metadata.get("tags", [])
-    for name in ("speaker", "variant", "seed", "profile", "data_root", "results_dir"):
+    for name in ("speaker", "variant", "seed", "profile", "data_root", "results_dir", "nproc_per_node"):
         assert re.search(rf"^{name} = ", first_code.source, re.M), name
 
 

@@ -3,6 +3,8 @@ speakers' pose statistics beside the real ones, and the Sim histograms of the se
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -21,6 +23,11 @@ BENCH = {
     "bank_encoding": {"checkpoints": [25, 50], "seeds": [0], "chance": 0.05,
                       **{e: {"knn": [0.1, 0.2, 0.3], "ms_per_step": ms} for e, ms in
                          (("full", 300.0), ("sampled", 100.0), ("momentum", 80.0))}},
+    "scale": {"ddp": {"variant": "ccnce", "profile": "cpu", "global_batch": 32, "world": 2, "rounds": 3, "steps": 10,
+                      "threads_total": 2, "world_1": {"ms_per_step": 120.0, "windows_per_s": 266.7},
+                      "world_2": {"ms_per_step": 80.0, "windows_per_s": 400.0}, "speedup": 1.5},
+              "launchers": {"runs": 2, "profile": "smoke", "rounds": 3, "inprocess": {"wall_s": 60.0, "s_per_run": 30.0},
+                            "local": {"wall_s": 66.0, "s_per_run": 33.0}, "local_vs_inprocess": 1.1}},
     "provenance": {"git": {"commit": "0123456789abcdef", "dirty": True}, "device": "CPU x86_64, 2 threads",
                    "written": "2026-11-28", "packages": {"torch": "2.13.0"}},
     "broken": "unreadable: Expecting value",
@@ -34,7 +41,8 @@ def test_bench_ratios_are_the_measured_time_ratios_of_each_benchmark():
     assert r["per-pair loop ÷ ours, batch 128"] == 47.0 and r["per-anchor + full re-encoding ÷ ours, batch 32"] == 26.0
     assert r["no cache ÷ cached (epoch)"] == 10.0 and "build_s" not in " ".join(r.index)
     assert r["full ÷ sampled (ms per step)"] == pytest.approx(3.0) and r["momentum ÷ sampled (ms per step)"] == pytest.approx(0.8)
-    assert len(r) == 1 + 6 + 2 + 2  # provenance and the unreadable output are not benchmarks
+    assert r["1 ÷ 2 processes (ms per global step)"] == 1.5 and r["submitit local ÷ in-process sweep (wall time)"] == 1.1
+    assert len(r) == 1 + 6 + 2 + 2 + 2  # provenance and the unreadable output are not benchmarks
 
 
 def test_bench_figure_has_one_panel_per_benchmark_and_says_when_there_is_none():
@@ -52,6 +60,36 @@ def test_bank_encoding_figure_draws_one_curve_per_encoding_and_chance():
     assert list(ax.get_lines()[0].get_xdata()) == [0, 25, 50]
     with pytest.raises(report.MissingResults):
         report.bank_encoding_figure(None)
+
+
+def test_scale_table_puts_one_and_two_processes_and_both_launchers_side_by_side():
+    t = report.scale_table(BENCH["scale"])
+    ddp = "DDP: ccnce step, cpu profile, global batch 32"
+    assert t.loc[(ddp, "1 process"), "time"] == "120.0 ms/step" and t.loc[(ddp, "2 processes"), "windows/s"] == "400"
+    assert t.loc[(ddp, "2 processes"), "ratio"] == "1.50× faster"
+    assert t.loc[("sweep: 2 smoke run(s)", "--launcher local (submitit)"), "ratio"] == "1.10× the time"
+    with pytest.raises(report.MissingResults, match=r"ccnce bench scale --json > results/bench/scale.json"):
+        report.scale_table(None)
+
+
+def test_gpu_section_says_it_is_not_measured_or_shows_the_measurements(tmp_path):
+    assert report.load_gpu_bench(tmp_path) == {}
+    note = report.gpu_note({})
+    assert "not measured" in note and "no GPU has been lent" in note and "scripts/gpu_check.sh" in note
+    assert report.gpu_tables({}) == []
+    gpu = tmp_path / "bench" / "gpu"
+    (gpu / "paper_run" / "run").mkdir(parents=True)
+    step = {v: {"ms_per_step": ms, "ratio_vs_none": ms / 60, "windows_per_s": 32000 / ms, "peak_mem_mib": 900.0}
+            for v, ms in (("none", 60.0), ("ccnce", 66.0))}
+    (gpu / "step_paper.json").write_text(json.dumps(step))
+    (gpu / "concurrent_2.json").write_text(json.dumps({"K": 2, "windows_per_s_total": {"none": 900.0, "ccnce": 800.0}}))
+    (gpu / "paper_run" / "run" / "provenance.json").write_text(json.dumps({"device": "NVIDIA H200 (CUDA 12.8)"}))
+    loaded = report.load_gpu_bench(tmp_path)
+    assert "measured on NVIDIA H200 (CUDA 12.8)" in report.gpu_note(loaded)
+    steps, concurrent, cost = report.gpu_tables(loaded)
+    assert steps.loc["ccnce", "ms_per_step"] == "66" and concurrent.loc["K = 2", "ccnce"] == 800.0
+    assert list(cost.index) == ["all", "ccnce", "none"]
+    assert cost.loc["all", "GPU-hours"] == pytest.approx(cost.loc[["ccnce", "none"], "GPU-hours"].sum(), abs=0.011)
 
 
 def test_bench_provenance_note_names_device_and_commit():

@@ -42,7 +42,8 @@ from ccnce.report.grounding import CHANCE_OF, chance_level, cluster_quality_tabl
 from ccnce.report.idea import idea_figure
 from ccnce.report.notebook import figure_png, show, show_figure
 from ccnce.report.performance import (BENCHMARKS, bank_encoding_figure, bench_figure, bench_provenance_note, bench_ratios,
-                                      bench_table, load_bench, sweep_time_table)
+                                      bench_table, gpu_note, gpu_tables, load_bench, load_gpu_bench, not_measured,
+                                      scale_table, sweep_time_table)
 from ccnce.report.probes import load_probes, probe_figure, probe_summary, probe_table
 from ccnce.report.regime import REGIME_ARMS, REGIME_DIR, regime_curves, regime_runs, regime_table
 from ccnce.report.arms import (ARMS, STUDY_DIR, arm_comparisons, arms_table, contrastive_share, explanation,
@@ -85,7 +86,7 @@ __all__ = [
     "load_probes", "probe_figure", "probe_summary", "probe_table",
     # pages
     "BENCHMARKS", "bank_encoding_figure", "bench_figure", "bench_provenance_note", "bench_ratios", "bench_table",
-    "load_bench", "sweep_time_table",
+    "gpu_note", "gpu_tables", "load_bench", "load_gpu_bench", "not_measured", "scale_table", "sweep_time_table",
     "dataset_summary", "lexicon_tables", "separability_figure", "separability_tables", "speaker_stats_figure",
     "speaker_stats_table",
     # notebook glue

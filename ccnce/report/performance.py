@@ -1,5 +1,6 @@
-"""The Performance page: benchmark outputs under ``results/bench/`` (as time ratios side by side, and the
-bank-encoding trade-off as curves) and the wall time of the sweep."""
+"""The Performance page: benchmark outputs under ``results/bench/`` (as time ratios side by side, the
+bank-encoding trade-off as curves, DDP and the sweep launchers as a table), the GPU measurements of
+``scripts/gpu_check.sh`` under ``results/bench/gpu/`` when there are any, and the wall time of the sweep."""
 
 from __future__ import annotations
 
@@ -18,21 +19,32 @@ BENCHMARKS: dict[str, str] = {
     "step": "milliseconds per training step (D + G) per variant, and the ratio to the backbone alone",
     "cache": "what the window cache costs to build and what it buys when reading",
     "bank_encoding": "CC-NCE forward per batch with each way of encoding the global bank's members",
+    "scale": "the training step in 1 vs 2 processes (DDP), and the same smoke runs through the in-process sweep "
+             "vs submitit's local jobs",
 }
 """Benchmarks the Performance page expects as ``results/bench/<name>.json`` (``ccnce bench NAME --json``)."""
 
 
-def load_bench(results: str | Path | None = None) -> dict[str, Any]:
-    """Every ``results/bench/*.json`` (benchmark outputs), by file stem; unreadable files are reported as
-    a string."""
-    root = (Path(results) if results is not None else results_dir()) / "bench"
+def not_measured(name: str) -> str:
+    """The page's sentence for a benchmark of :data:`BENCHMARKS` without output, with the command."""
+    return (f"**{name}** ({BENCHMARKS[name]}): *not measured in this build;* "
+            f"`ccnce bench {name} --json > results/bench/{name}.json` records it.")
+
+
+def _read_jsons(folder: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for f in sorted(root.glob("*.json")):
+    for f in sorted(folder.glob("*.json")):
         try:
             out[f.stem] = json.loads(f.read_text())
         except (OSError, json.JSONDecodeError) as e:
             out[f.stem] = f"unreadable: {e}"
     return out
+
+
+def load_bench(results: str | Path | None = None) -> dict[str, Any]:
+    """Every ``results/bench/*.json`` (benchmark outputs), by file stem; unreadable files are reported as
+    a string."""
+    return _read_jsons((Path(results) if results is not None else results_dir()) / "bench")
 
 
 def bench_table(result: Any) -> pd.DataFrame:
@@ -78,8 +90,16 @@ def _bank_encoding_ratios(r: dict[str, Any]) -> list[tuple[str, float]]:
             for encoding in ("full", "momentum") if base and isinstance(r.get(encoding), dict)]
 
 
+def _scale_ratios(r: dict[str, Any]) -> list[tuple[str, float]]:
+    ddp, launchers = r.get("ddp", {}), r.get("launchers", {})
+    rows = [(f"1 ÷ {ddp['world']} processes (ms per global step)", float(ddp["speedup"]))] if "speedup" in ddp else []
+    if "local_vs_inprocess" in launchers:
+        rows.append(("submitit local ÷ in-process sweep (wall time)", float(launchers["local_vs_inprocess"])))
+    return rows
+
+
 _RATIOS = {"step": _step_ratios, "clustering": _clustering_ratios, "cache": _cache_ratios,
-           "bank_encoding": _bank_encoding_ratios}
+           "bank_encoding": _bank_encoding_ratios, "scale": _scale_ratios}
 
 
 def bench_ratios(bench: dict[str, Any]) -> pd.DataFrame:
@@ -94,7 +114,8 @@ def bench_ratios(bench: dict[str, Any]) -> pd.DataFrame:
 
 _PANEL_TITLE = {"step": "step: one training step (D + G) per variant",
                 "clustering": "clustering: one CC-NCE term, loop references vs ours (vectorised)",
-                "cache": "cache: reading training windows", "bank_encoding": "bank_encoding: one CC-NCE step"}
+                "cache": "cache: reading training windows", "bank_encoding": "bank_encoding: one CC-NCE step",
+                "scale": "scale: DDP training step, and sweep launchers"}
 
 
 def bench_figure(bench: dict[str, Any]) -> Figure:
@@ -152,6 +173,67 @@ def bank_encoding_figure(result: dict[str, Any]) -> Figure:
     ax.legend(fontsize=7, frameon=False)
     _footer(fig, [], note=f"toy grounding task, mean over seeds {result.get('seeds')} (results/bench/bank_encoding.json)")
     return fig
+
+
+def scale_table(result: Any) -> pd.DataFrame:
+    """``ccnce bench scale``: the DDP step in 1 and N processes (ms per global step, windows/s) and the
+    sweep's wall time per launcher, with each pair's ratio; raises :class:`MissingResults` (saying how to
+    measure it) without the benchmark's output."""
+    if not isinstance(result, dict) or not {"ddp", "launchers"} <= set(result):
+        raise MissingResults(not_measured("scale"))
+    d, la = result["ddp"], result["launchers"]
+    step = f"DDP: {d['variant']} step, {d['profile']} profile, global batch {d['global_batch']}"
+    runs = f"sweep: {la['runs']} {la['profile']} run(s)"
+    rows = [(step, f"{n} process{'es' if n > 1 else ''}", f"{d[f'world_{n}']['ms_per_step']:.1f} ms/step",
+             f"{d[f'world_{n}']['windows_per_s']:,.0f}") for n in (1, d["world"])]
+    rows += [(runs, label, f"{la[key]['wall_s']:.1f} s", MISSING)
+             for key, label in (("inprocess", "--launcher inprocess"), ("local", "--launcher local (submitit)"))]
+    df = pd.DataFrame(rows, columns=["measured", "setting", "time", "windows/s"])
+    df["ratio"] = [MISSING, f"{d['speedup']:.2f}× faster", MISSING, f"{la['local_vs_inprocess']:.2f}× the time"]
+    return df.set_index(["measured", "setting"])
+
+
+GPU_DIR = "bench/gpu"
+"""Where ``scripts/gpu_check.sh`` writes (its ``OUT``), under the results folder."""
+
+GPU_COMMAND = "OUT=results/bench/gpu scripts/gpu_check.sh"
+
+
+def load_gpu_bench(results: str | Path | None = None) -> dict[str, Any]:
+    """The JSON outputs of ``scripts/gpu_check.sh`` (``results/bench/gpu/*.json``) by file stem, and the
+    device of its short paper-profile run as ``"device"`` when it wrote one."""
+    root = (Path(results) if results is not None else results_dir()) / GPU_DIR
+    out = _read_jsons(root)
+    for f in sorted(root.glob("paper_run/**/provenance.json")):
+        out["device"] = json.loads(f.read_text()).get("device")
+    return out
+
+
+def gpu_note(gpu: dict[str, Any]) -> str:
+    """Whether the GPU figures were measured, and where; the command that measures them when not."""
+    if not isinstance(gpu.get("step_paper"), dict):
+        return ("**GPU**: *not measured — no GPU has been lent to this project yet.* On a GPU machine, "
+                f"`{GPU_COMMAND}` records the four variants' steps at the paper's sizes (bf16), K concurrent "
+                "runs on one GPU against one, and a short paper-profile run; this section then shows them "
+                "with the GPU-hours of the paper's full table.")
+    return (f"**GPU**: measured on {gpu.get('device') or 'an unrecorded GPU'} by `{GPU_COMMAND}` "
+            "(`results/bench/gpu/`).")
+
+
+def gpu_tables(gpu: dict[str, Any]) -> list[pd.DataFrame]:
+    """The GPU measurements as tables (none without them): the paper-profile step per variant, the
+    throughput of K concurrent runs, and the paper's full table in GPU-hours (:func:`table_cost`)."""
+    step = gpu.get("step_paper")
+    if not isinstance(step, dict):
+        return []
+    tables = [bench_table(step)]
+    concurrent = [gpu[k] for k in sorted(gpu) if k.startswith("concurrent_") and isinstance(gpu[k], dict)]
+    if concurrent:
+        tables.append(pd.DataFrame({f"K = {c['K']}": c["windows_per_s_total"] for c in concurrent})
+                      .T.rename_axis("windows/s, all runs together").round(0))
+    cost = table_cost({v: r["ms_per_step"] for v, r in step.items()}, gpu.get("device") or "GPU")
+    tables.append(cost.groupby(level="variant")[["runs", "hours"]].sum().round(2).rename(columns={"hours": "GPU-hours"}))
+    return tables
 
 
 def bench_provenance_note(bench: dict[str, Any]) -> str:
