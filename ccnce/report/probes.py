@@ -26,6 +26,7 @@ PROBE_DIR = Path("studies") / "probes"
 KINDS: dict[str, str] = {
     "shrink": "shrunk: a · x (a = expressiveness)",
     "delay": "delayed by d frames (15 fps)",
+    "smooth": "smoothed over w frames (no jitter)",
     "blend": "mean of k windows (hedging)",
 }
 PANEL_METRICS: tuple[str, ...] = ("gesture_acc", "fid")
@@ -42,7 +43,7 @@ def load_probes(results: str | Path | None = None) -> pd.DataFrame:
         except (OSError, json.JSONDecodeError):
             continue  # an empty or partial file (a study in progress)
         rows += [{"speaker": record["speaker"], "data_source": record["data_source"], **p} for p in record["probes"]]
-    return pd.DataFrame(rows, columns=["speaker", "data_source", "kind", "amount", *PROBE_METRICS])
+    return pd.DataFrame(rows, columns=["speaker", "data_source", "kind", "amount", "k", *PROBE_METRICS])
 
 
 def _of_source(probes: pd.DataFrame, data_source: str) -> pd.DataFrame:
@@ -58,7 +59,7 @@ def _backbone(runs: pd.DataFrame, data_source: str) -> pd.DataFrame:
     own = runs[(runs["data_source"] == data_source) & (runs["variant"] == "none")]
     if own.empty:
         raise MissingResults(f"no backbone (none) run under results/{data_source}/")
-    return own.groupby("speaker")[["gesture_acc", "fid", "expressiveness", "l1"]].mean()
+    return own.groupby("speaker")[["gesture_acc", "fid", "expressiveness", "l1", "w1_vel"]].mean()
 
 
 def first_crossing(amounts: np.ndarray, values: np.ndarray, target: float) -> float:
@@ -71,16 +72,35 @@ def first_crossing(amounts: np.ndarray, values: np.ndarray, target: float) -> fl
     return math.nan
 
 
-def _curve(probes: pd.DataFrame, speaker: str, kind: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    c = probes[(probes["speaker"] == speaker) & (probes["kind"] == kind)].sort_values("amount")
+def _curve(probes: pd.DataFrame, speaker: str, kind: str, metric: str, k: int | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    c = probes[(probes["speaker"] == speaker) & (probes["kind"] == kind)]
+    if k is not None:
+        c = c[c["k"] == k]
+    c = c.sort_values("amount")
     return c["amount"].to_numpy(float), c[metric].to_numpy(float)
+
+
+def _blended_and_smoothed_fid(probes: pd.DataFrame, speaker: str, k: float, w1_vel: float) -> float:
+    """FID of true motion blended from ``k`` windows and smoothed until its W1 velocity is ``w1_vel``:
+    per measured blend size, the smoothing that reaches ``w1_vel``; then linear in ``k`` between sizes."""
+    ks, fids = [], []
+    for size in sorted(probes.loc[(probes["speaker"] == speaker) & (probes["kind"] == "blend_smooth"), "k"].unique()):
+        w = first_crossing(*_curve(probes, speaker, "blend_smooth", "w1_vel", size), w1_vel)
+        if np.isfinite(w):
+            ks.append(size), fids.append(np.interp(w, *_curve(probes, speaker, "blend_smooth", "fid", size)))
+    if not np.isfinite(k) or not ks or not ks[0] <= k <= ks[-1]:
+        return math.nan
+    return float(np.interp(k, ks, fids))
 
 
 def probe_table(runs: pd.DataFrame, probes: pd.DataFrame, data_source: str = "synthetic") -> pd.DataFrame:
     """Per speaker (and the mean over speakers): the backbone's gesture accuracy, expressiveness and FID;
     the blend size ``k`` and the delay ``d`` at which true motion falls to that gesture accuracy, and the FID
     of true motion there; the gesture accuracy and FID of true motion shrunk to the backbone's
-    expressiveness. Numbers, NaN where a curve never reaches the backbone's value."""
+    expressiveness; the smoothing ``w`` at which true motion's W1 velocity reaches the backbone's, and its
+    FID there; and the FID of the blend of ``k`` windows smoothed to the backbone's W1 velocity (both errors
+    at once). Numbers, NaN where a curve never reaches the backbone's value."""
     probes = _of_source(probes, data_source)
     backbone = _backbone(runs, data_source)
     rows = []
@@ -91,6 +111,8 @@ def probe_table(runs: pd.DataFrame, probes: pd.DataFrame, data_source: str = "sy
         a, fid_a = _curve(probes, speaker, "shrink", "fid")
         _, acc_a = _curve(probes, speaker, "shrink", "gesture_acc")
         blend_k, blend_fid = _curve(probes, speaker, "blend", "fid")
+        w = first_crossing(*_curve(probes, speaker, "smooth", "w1_vel"), b["w1_vel"])
+        smooth_w, smooth_fid = _curve(probes, speaker, "smooth", "fid")
         rows.append({"speaker": speaker,
                      "backbone gesture accuracy": b["gesture_acc"], "backbone expressiveness": b["expressiveness"],
                      "backbone FID": b["fid"],
@@ -98,7 +120,11 @@ def probe_table(runs: pd.DataFrame, probes: pd.DataFrame, data_source: str = "sy
                      "FID of that blend": np.interp(k, blend_k, blend_fid) if np.isfinite(k) else math.nan,
                      "delay d with its gesture accuracy": d,
                      "shrunk to its expressiveness: gesture accuracy": np.interp(b["expressiveness"], a, acc_a),
-                     "shrunk to its expressiveness: FID": np.interp(b["expressiveness"], a, fid_a)})
+                     "shrunk to its expressiveness: FID": np.interp(b["expressiveness"], a, fid_a),
+                     "smoothing w with its W1 velocity": w,
+                     "FID of that smoothing": np.interp(w, smooth_w, smooth_fid) if np.isfinite(w) else math.nan,
+                     "that blend, smoothed to its W1 velocity: FID": _blended_and_smoothed_fid(probes, speaker, k,
+                                                                                               b["w1_vel"])})
     if not rows:
         raise MissingResults(f"no speaker has both a probe study and a backbone run ({data_source})")
     table = pd.DataFrame(rows).set_index("speaker")
@@ -119,7 +145,7 @@ def probe_figure(runs: pd.DataFrame, probes: pd.DataFrame, data_source: str = "s
     backbone = backbone[backbone.index.isin(set(probes["speaker"]))]
     if backbone.empty:
         raise MissingResults(f"no speaker has both a probe study and a backbone run ({data_source})")
-    fig = _new_figure(10.5, 5.2)
+    fig = _new_figure(13.0, 5.2)
     axes = fig.subplots(len(PANEL_METRICS), len(KINDS), sharey="row", squeeze=False)
     for col, (kind, label) in enumerate(KINDS.items()):
         data = probes[probes["kind"] == kind]
@@ -152,6 +178,10 @@ def probe_summary(runs: pd.DataFrame, probes: pd.DataFrame, data_source: str = "
         return MISSING if not np.isfinite(x) else f"{x:.{decimals}f}"
 
     max_delay = probes["amount"][probes["kind"] == "delay"].max()
+    smoothing = (f"Smoothed over w = {num(t['smoothing w with its W1 velocity'], 1)} frames, true motion is as slow "
+                 f"as the backbone (W1 velocity), at an FID of {num(t['FID of that smoothing'], fid)}."
+                 if np.isfinite(t["smoothing w with its W1 velocity"])
+                 else "No smoothing measured makes true motion as slow as the backbone (W1 velocity).")
     delay = (f"delaying true motion by {num(t['delay d with its gesture accuracy'], 1)} frames"
              if np.isfinite(t["delay d with its gesture accuracy"])
              else f"even a delay of {max_delay:g} frames ({max_delay / 15:.1f} s) leaves true motion more accurate")
@@ -161,7 +191,7 @@ def probe_summary(runs: pd.DataFrame, probes: pd.DataFrame, data_source: str = "
             f"{num(t['shrunk to its expressiveness: gesture accuracy'], acc)} at an FID of "
             f"{num(t['shrunk to its expressiveness: FID'], fid)}; {delay}. Averaging "
             f"k = {num(t['blend k with its gesture accuracy'], 1)} windows gives true motion the backbone's gesture "
-            f"accuracy, at an FID of {num(t['FID of that blend'], fid)}. " + _reading(t))
+            f"accuracy, at an FID of {num(t['FID of that blend'], fid)}. {smoothing} " + _reading(t))
 
 
 def _reading(t: pd.Series) -> str:
@@ -177,11 +207,12 @@ def _reading(t: pd.Series) -> str:
         explained.append("hedging between gestures")
     accuracy = ("Its gesture accuracy is explained by " + " or ".join(explained) if explained
                 else "No single error explains its gesture accuracy")
-    best_fid = np.nanmax([t["FID of that blend"], t["shrunk to its expressiveness: FID"]])
-    share = best_fid / t["backbone FID"] if np.isfinite(best_fid) and t["backbone FID"] > 0 else math.nan
-    fid = (f"those probes account for at most {share:.0%} of its FID" if np.isfinite(share) else
+    single = np.nanmax([t["FID of that blend"], t["shrunk to its expressiveness: FID"], t["FID of that smoothing"]])
+    both = t["that blend, smoothed to its W1 velocity: FID"]
+    share = single / t["backbone FID"] if np.isfinite(single) and t["backbone FID"] > 0 else math.nan
+    fid = (f"one error alone accounts for at most {share:.0%} of its FID" if np.isfinite(share) else
            "its FID cannot be compared")
-    if np.isfinite(share) and share < 0.75:
-        fid += (": the rest is error of another kind (poses that true motion, however spoiled by one of these, "
-                "does not take)")
+    if np.isfinite(both) and t["backbone FID"] > 0:
+        fid += (f"; hedging and slowness together (the blend, smoothed to the backbone's W1 velocity) for "
+                f"{both / t['backbone FID']:.0%}")
     return f"{accuracy}; {fid}."
