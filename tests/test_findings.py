@@ -105,19 +105,22 @@ def test_an_arm_helps_only_beyond_noise(tmp_path):
     assert numbers.loc[("default", "knn_probe"), "helps"] in (False,)
 
 
-@pytest.mark.parametrize("oracle_gain, share, reading", [
-    (0.1, 0.5, "Explanation 2, the clustering"),
-    (0.0, 0.01, "Explanation 1, the machinery"),
-    (0.0, 0.5, "Explanation 3, no grounding at this scale"),
-    (0.0, None, "Explanation 1 or 3"),
+@pytest.mark.parametrize("oracle_gain, share, z, motion", [
+    (0.1, 0.5, "explanation 2, the clustering", "explanation 3, no grounding at this scale"),
+    (0.0, 0.01, "explanation 1, Eq. 7 is drowned out", "explanation 1, Eq. 7 is drowned out"),
+    (0.0, 0.5, "explanation 3, no grounding at this scale", "explanation 3, no grounding at this scale"),
+    (0.0, 5.0, "explanation 4, Eq. 7 dominates the shared parameters",
+     "explanation 4, Eq. 7 dominates the shared parameters"),
+    (0.0, None, "explanation 1 or 3 (no gradient norms logged)", "explanation 1 or 3 (no gradient norms logged)"),
 ])
-def test_the_reading_follows_the_stated_rules(tmp_path, oracle_gain, share, reading):
+def test_the_reading_follows_the_stated_rules(tmp_path, oracle_gain, share, z, motion):
     runs, study = _arm_frames(tmp_path, oracle_gain=oracle_gain, default_gain=0.0, share=share)
-    text = report.explanation(runs, study)
-    assert text.startswith(f"**{reading}**")
+    text = report.explanation(runs, study)  # gesture accuracy: every arm equals the backbone (no help)
+    assert f"**For z (k-NN probe): {z}**" in text
+    assert f"**For the motion (gesture accuracy): {motion}**" in text
     assert f"- **Why** (the training arms): {text}" in report.findings_box(runs, None, study=study)
     if share is not None:
-        assert f"{share:.1%} of the reconstruction's" in text
+        assert f"{share:.3g}× the reconstruction's" in text
 
 
 def test_no_oracle_pairs_is_inconclusive(tmp_path):

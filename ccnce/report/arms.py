@@ -7,15 +7,18 @@ generator parameters (:mod:`ccnce.gradnorms`) every 10 batches. The default swee
 clustering) on the same speakers and seeds is the ``default`` row. Each is paired with the default sweep's
 backbone on (speaker, seed).
 
-**The reading** (:func:`explanation`), by fixed rules. An arm *helps* on a metric when its paired 95 %
-interval against the backbone excludes 0 on the good side; the grounding metrics are the k-NN probe of
-``z`` and gesture accuracy. Then:
+**The reading** (:func:`explanation`), by fixed rules, separately for the two grounding metrics: the
+k-NN probe of ``z`` (is the language embedding grounded?) and gesture accuracy (does the motion perform
+the gesture?). An arm *helps* on a metric when its paired 95 % interval against the backbone excludes 0
+on the good side. For each metric:
 
 - the oracle helps and the default does not → the clustering is the bottleneck (explanation 2);
-- the oracle does not help, and Eq. 7's gradient on the shared parameters is under
-  :data:`DROWNED` × the reconstruction's → the term is drowned out (explanation 1, the machinery);
-- the oracle does not help although its gradient is not drowned → the method does not ground language on
-  this data at this scale (explanation 3);
+- the oracle and the default both help → CC-NCE helps with either clustering;
+- the oracle does not help, and Eq. 7's gradient on the shared parameters (median after the warm-up) is
+  under :data:`DROWNED` × the reconstruction's → the term is drowned out (explanation 1, the machinery);
+- the oracle does not help, and that gradient is over :data:`DOMINANT` × the reconstruction's → the term
+  dominates what the encoder and ``F`` learn, at the expense of generation (explanation 4, its weight);
+- otherwise → the method does not ground that on this data at this scale (explanation 3);
 - fewer than two oracle pairs → inconclusive.
 """
 
@@ -47,6 +50,8 @@ GRAD_TERMS: dict[str, str] = {"grad_rec": "reconstruction", "grad_mix": "mixture
                               "grad_contrastive": "contrastive (Eq. 7, weighted)"}
 DROWNED = 0.05
 """Eq. 7 counts as drowned out when its gradient norm is under this share of the reconstruction's."""
+DOMINANT = 1.0
+"""Eq. 7 counts as dominant when its gradient norm is over this multiple of the reconstruction's."""
 
 
 def study_runs(results: str | Path | None = None) -> pd.DataFrame:
@@ -177,46 +182,50 @@ def grad_norm_figure(study: pd.DataFrame, data_source: str = "synthetic") -> Fig
 
 
 def explanation(runs: pd.DataFrame, study: pd.DataFrame, data_source: str = "synthetic") -> str:
-    """Which of the chapter's three explanations the arms support, by the rules of the module docstring
-    (Markdown, every number computed)."""
-    numbers = arm_comparisons(runs, study, data_source)
-    grounding = numbers[numbers["metric"].isin(GROUNDING)]
-
-    def helps(arm: str) -> bool | None:
-        g = grounding[(grounding["arm"] == arm) & grounding["helps"].notna()]
-        return None if g.empty else bool(g["helps"].any())
-
-    def evidence(arm: str) -> str:
-        g = grounding[grounding["arm"] == arm]
-        return "; ".join(f"{METRICS[r['metric']].label} {r['mean_diff']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
-                         for _, r in g.iterrows() if r["helps"] is not None) + f" ({int(g['n'].max())} pairs)"
-
-    oracle = helps("oracle")
-    if oracle is None:
-        pairs = int(grounding.loc[grounding["arm"] == "oracle", "n"].max()) if (grounding["arm"] == "oracle").any() else 0
+    """Which explanation the arms support, for ``z`` and for the motion, by the rules of the module
+    docstring (Markdown, every number computed)."""
+    numbers = arm_comparisons(runs, study, data_source, metrics=GROUNDING)
+    oracle = numbers[numbers["arm"] == "oracle"]
+    if oracle.empty or oracle["helps"].isna().all():
+        pairs = int(oracle["n"].max()) if len(oracle) else 0
         return f"**Inconclusive**: the oracle arm has {pairs} (speaker, seed) pairs with the backbone; it needs 2 (make study)."
     try:
         share = contrastive_share(gradient_norms(study, data_source)).get("oracle", math.nan)
     except MissingResults:
         share = math.nan
-    default = helps(DEFAULT_ARM)
-    others = [a for a in ARMS if a != "oracle" and helps(a)]
-    tail = (f" Other arms that help on a grounding metric: {', '.join(others)}." if others
-            else " No other arm helps on a grounding metric.")
-    grad = (f" After the warm-up, Eq. 7's gradient on the shared parameters is {share:.1%} of the "
-            "reconstruction's (median, oracle arm)." if np.isfinite(share) else "")
-    if oracle and not default:
-        head = (f"**Explanation 2, the clustering**: with the true gestures as clusters CC-NCE grounds z better than "
-                f"the backbone ({evidence('oracle')}); with the paper's clusters it does not ({evidence(DEFAULT_ARM)}).")
-    elif oracle:
-        head = f"**CC-NCE helps with either clustering**: oracle {evidence('oracle')}; default {evidence(DEFAULT_ARM)}."
-    elif np.isfinite(share) and share < DROWNED:
-        head = (f"**Explanation 1, the machinery**: even perfect clusters do not help ({evidence('oracle')}), and "
-                f"the term is drowned out.")
-    elif np.isfinite(share):
-        head = (f"**Explanation 3, no grounding at this scale**: even perfect clusters do not help "
-                f"({evidence('oracle')}) although the term's gradient is not drowned out.")
-    else:
-        head = (f"**Explanation 1 or 3**: even perfect clusters do not help ({evidence('oracle')}); without logged "
-                "gradient norms the machinery cannot be told apart from the method.")
-    return head + grad + tail
+
+    def result(arm: str, metric: str) -> pd.Series | None:
+        r = numbers[(numbers["arm"] == arm) & (numbers["metric"] == metric)]
+        return None if r.empty or r.iloc[0]["helps"] is None else r.iloc[0]
+
+    def cite(r: pd.Series) -> str:
+        return f"{r['mean_diff']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}], {int(r['n'])} pairs"
+
+    sentences = []
+    for metric, what in (("knn_probe", "For z (k-NN probe)"), ("gesture_acc", "For the motion (gesture accuracy)")):
+        o, d = result("oracle", metric), result(DEFAULT_ARM, metric)
+        if o is None:
+            sentences.append(f"**{what}: inconclusive** (fewer than two oracle pairs record it).")
+            continue
+        default = f"; the paper's clusters: {cite(d)}" if d is not None else ""
+        if o["helps"] and d is not None and not d["helps"]:
+            verdict = "explanation 2, the clustering"
+        elif o["helps"]:
+            verdict = "CC-NCE helps with either clustering" if d is not None else "the oracle helps"
+        elif np.isfinite(share) and share < DROWNED:
+            verdict = "explanation 1, Eq. 7 is drowned out"
+        elif np.isfinite(share) and share > DOMINANT:
+            verdict = "explanation 4, Eq. 7 dominates the shared parameters"
+        elif np.isfinite(share):
+            verdict = "explanation 3, no grounding at this scale"
+        else:
+            verdict = "explanation 1 or 3 (no gradient norms logged)"
+        sentences.append(f"**{what}: {verdict}**: oracle − backbone {cite(o)}{default}.")
+    if np.isfinite(share):
+        sentences.append(f"After the warm-up, Eq. 7's gradient on the encoder and F is {share:.3g}× the "
+                         "reconstruction's (median over the oracle arm's runs and epochs).")
+    others = sorted({a for a in numbers.loc[numbers["helps"].fillna(False).astype(bool), "arm"]}
+                    - {"oracle", DEFAULT_ARM})
+    sentences.append(f"Other arms that help on a grounding metric: {', '.join(others)}." if others
+                     else "No other arm helps on a grounding metric.")
+    return " ".join(sentences)
