@@ -66,20 +66,25 @@ regime: data
 # (cosine Sim with threshold μ̂ + 3σ̂: 1.14 nats, against 0.09 for the paper's setting).
 STUDY_SPEAKERS ?= lec_cosmic,maher
 STUDY_SEEDS    ?= 0,1,2,3,4
+STUDY_JOBS     ?=
 STUDY_BEST     ?= --set similarity=cosine --set threshold_k=3.0
 STUDY_DIR      := results/studies/ccnce
-STUDY_SWEEP     = $(BIN)/ccnce sweep --speakers $(STUDY_SPEAKERS) --seeds $(STUDY_SEEDS) --profile cpu --set grad_norm_every=10
+# STUDY_BALANCED: Eq. 7's weight that brings its gradient on the shared parameters down to the
+# reconstruction's, 1/28.2 (28.2 = the median ratio of the two in the oracle arm's training logs, after warm-up).
+STUDY_BALANCED ?= --set contrastive_weight=0.035
+STUDY_SWEEP     = $(BIN)/ccnce sweep --speakers $(STUDY_SPEAKERS) --seeds $(STUDY_SEEDS) --profile cpu --set grad_norm_every=10 $(STUDY_JOBS)
 study: data
 	mkdir -p $(STUDY_DIR)/replay
 	for s in maher bee lec_cosmic oliver colbert; do \
 		$(BIN)/ccnce study clustering --speaker $$s --data-root $(DATA) --json --quiet > $(STUDY_DIR)/replay/$$s.json || exit 1; done
-	$(STUDY_SWEEP) --variants ccnce,none --results-dir $(STUDY_DIR)/paper
 	$(STUDY_SWEEP) --variants ccnce --set clusters=oracle --results-dir $(STUDY_DIR)/oracle
 	$(STUDY_SWEEP) --variants ccnce --set clusters=kmeans --set kmeans_k=9 --results-dir $(STUDY_DIR)/kmeans
 	$(STUDY_SWEEP) --variants ccnce $(STUDY_BEST) --results-dir $(STUDY_DIR)/best_replay
 	$(STUDY_SWEEP) --variants ccnce --set ccnce_head=window --results-dir $(STUDY_DIR)/decoupled_head
 	$(STUDY_SWEEP) --variants ccnce --set threshold=original --set loss_form=original --set bank_encoding=full \
 		--results-dir $(STUDY_DIR)/original
+	$(STUDY_SWEEP) --variants ccnce --set clusters=oracle $(STUDY_BALANCED) --results-dir $(STUDY_DIR)/oracle_balanced
+	$(STUDY_SWEEP) --variants ccnce --results-dir $(STUDY_DIR)/paper
 
 # Benchmarks for the book's Performance page (scale: DDP 1 vs 2 processes, and the sweep launchers' smoke
 # runs on the synthetic dataset).
