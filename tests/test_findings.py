@@ -71,10 +71,12 @@ def test_arms_are_missing_until_make_study(fx):
 
 
 # ------------------------------------------------------------------------------------ the study arms
-def _arm_frames(tmp_path, oracle_gain: float, default_gain: float, share: float | None):
+def _arm_frames(tmp_path, oracle_gain: float, default_gain: float, share: float | None, oracle_motion: float = 0.0,
+                balanced_motion: float | None = None):
     """Backbone and default CC-NCE runs, and an oracle arm whose k-NN probe is the backbone's + gain (seed
-    noise 0.005), with histories whose Eq. 7 gradient is ``share`` × the reconstruction's after 2 warm-up
-    epochs (``None``: no gradient norms logged)."""
+    noise 0.005) and gesture accuracy the backbone's + ``oracle_motion``, with histories whose Eq. 7
+    gradient is ``share`` × the reconstruction's after 2 warm-up epochs (``None``: no gradient norms
+    logged); with ``balanced_motion``, also a balanced oracle arm (weight 0.035, same k-NN gain)."""
     rows, study = [], []
     for speaker in ("lec_cosmic", "maher"):
         for seed in range(5):
@@ -92,7 +94,13 @@ def _arm_frames(tmp_path, oracle_gain: float, default_gain: float, share: float 
                 epochs["grad_contrastive"] = [0.0, 0.0] + [share] * 4
             epochs.to_csv(run / "history.csv", index=False)
             study.append({**base, "variant": "ccnce", "arm": "oracle", "knn_probe": 0.45 + oracle_gain + noise,
-                          "path": str(run)})
+                          "gesture_acc": 0.4 + oracle_motion + noise, "path": str(run)})
+            if balanced_motion is not None:
+                balanced = tmp_path / "balanced" / speaker / f"seed{seed}"
+                balanced.mkdir(parents=True)
+                (balanced / "config.json").write_text(json.dumps({"warmup_epochs": 2, "contrastive_weight": 0.035}))
+                study.append({**base, "variant": "ccnce", "arm": "oracle_balanced", "path": str(balanced),
+                              "knn_probe": 0.45 + oracle_gain + noise, "gesture_acc": 0.4 + balanced_motion + noise})
     return pd.DataFrame(rows), pd.DataFrame(study)
 
 
@@ -134,3 +142,33 @@ def test_gradient_norms_skip_the_warm_up_and_draw(tmp_path):
     assert set(norms["term"]) == {"grad_rec", "grad_contrastive"} and norms["warmup"].sum() == 2 * 2 * 10
     assert report.contrastive_share(norms)["oracle"] == pytest.approx(0.2)
     assert report.grad_norm_figure(study).axes
+
+
+@pytest.mark.parametrize("balanced_motion, reading", [
+    (0.0, "the harm goes with the weight: explanation 4 supported"),
+    (-0.07, "the harm stays at the lower weight: explanation 4 not supported"),
+])
+def test_the_balanced_oracle_tests_explanation_4(tmp_path, balanced_motion, reading):
+    runs, study = _arm_frames(tmp_path, oracle_gain=0.1, default_gain=0.0, share=5.0, oracle_motion=-0.07,
+                              balanced_motion=balanced_motion)
+    numbers = report.arm_comparisons(runs, study).set_index(["arm", "metric"])
+    assert numbers.loc[("oracle", "gesture_acc"), "hurts"] in (True,)
+    assert numbers.loc[("oracle", "knn_probe"), "hurts"] in (False,)
+    text = report.explanation(runs, study)
+    assert "weighted 0.035" in text
+    assert f"For the motion (gesture accuracy): {reading}" in text
+    assert "For z (k-NN probe): the balanced oracle helps" in text
+    assert text.endswith("No other arm helps on a grounding metric.")  # the balanced oracle is read above
+
+
+def test_the_arms_forest_colours_help_and_harm(tmp_path):
+    runs, study = _arm_frames(tmp_path, oracle_gain=0.1, default_gain=0.0, share=5.0, oracle_motion=-0.07,
+                              balanced_motion=0.0)
+    fig = report.arms_figure(runs, study, metrics=("knn_probe", "gesture_acc"))
+    knn, motion = fig.axes
+    assert [t.get_text() for t in knn.get_yticklabels()] == ["default (10)", "oracle (10)", "oracle_balanced (10)"]
+    colour = lambda ax: [line.get_color() for line in ax.lines if line.get_marker() == "o"]  # noqa: E731
+    assert colour(knn) == ["#7f7f7f", "#2a9d55", "#2a9d55"]
+    assert colour(motion) == ["#7f7f7f", "#c0392b", "#7f7f7f"]
+    with pytest.raises(report.MissingResults, match="make study"):
+        report.arms_figure(runs[runs.variant == "none"], study.iloc[:1], metrics=("knn_probe",))  # 1 pair only

@@ -46,8 +46,8 @@ from ccnce.report.performance import (BENCHMARKS, bank_encoding_figure, bench_fi
                                       scale_table, sweep_time_table)
 from ccnce.report.probes import load_probes, probe_figure, probe_summary, probe_table
 from ccnce.report.regime import REGIME_ARMS, REGIME_DIR, regime_curves, regime_runs, regime_table
-from ccnce.report.arms import (ARMS, STUDY_DIR, arm_comparisons, arms_table, contrastive_share, explanation,
-                               grad_norm_figure, gradient_norms, study_runs)
+from ccnce.report.arms import (ARMS, STUDY_DIR, arm_comparisons, arms_figure, arms_table, contrastive_share,
+                               explanation, grad_norm_figure, gradient_norms, study_runs)
 from ccnce.report.findings import claims_table, findings_box, load_replay, replay_figure, replay_summary, replay_table
 from ccnce.report.qualitative import qualitative_figure
 from ccnce.report.runs import (BASELINE_LABEL, BASELINE_ORDER, DATA_SOURCES, DEFAULT_SPEAKER, MEAN, METRICS, MISSING, PAPER_LABEL, RESULTS_ENV,
@@ -78,7 +78,8 @@ __all__ = [
     "CHANCE_OF", "chance_level", "cluster_quality_table", "grounding_table", "knn_figure",
     "qualitative_figure",
     "idea_figure",
-    "ARMS", "STUDY_DIR", "arm_comparisons", "arms_table", "contrastive_share", "explanation", "grad_norm_figure",
+    "ARMS", "STUDY_DIR", "arm_comparisons", "arms_figure", "arms_table", "contrastive_share", "explanation",
+    "grad_norm_figure",
     "gradient_norms", "study_runs", "claims_table", "findings_box", "load_replay", "replay_figure", "replay_summary", "replay_table",
     "forest_caption", "forest_figure", "forest_table", "holm", "paired_t", "show_forest", "t_interval",
     "show_video", "video_html", "window_video",

@@ -20,10 +20,17 @@ on the good side. For each metric:
   dominates what the encoder and ``F`` learn, at the expense of generation (explanation 4, its weight);
 - otherwise → the method does not ground that on this data at this scale (explanation 3);
 - fewer than two oracle pairs → inconclusive.
+
+**The test of explanation 4** (arm ``oracle_balanced``): the oracle clusters with Eq. 7's weight lowered
+until its gradient on the shared parameters is about the reconstruction's. Where the oracle *hurts* a
+metric (interval excludes 0 on the bad side) and the balanced oracle does not, the harm goes with the
+weight (explanation 4 supported); where the balanced oracle still hurts it, the harm does not go with
+the weight (explanation 4 not supported).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -42,7 +49,9 @@ ARMS: dict[str, str] = {
     "best_replay": "the best non-oracle replay setting",
     "decoupled_head": "Eq. 7 on a window-level head of F(h)",
     "original": "the original code's threshold, loss form and bank encoding",
+    "oracle_balanced": "oracle clusters, Eq. 7 weighted down to the reconstruction's gradient",
 }
+BALANCED_ARM = "oracle_balanced"
 DEFAULT_ARM = "default"
 GROUNDING: tuple[str, ...] = ("knn_probe", "gesture_acc")
 ARM_METRICS: tuple[str, ...] = ("l1", *GROUNDING)
@@ -68,7 +77,8 @@ def study_runs(results: str | Path | None = None) -> pd.DataFrame:
 def arm_comparisons(runs: pd.DataFrame, study: pd.DataFrame, data_source: str = "synthetic",
                     metrics: tuple[str, ...] = ARM_METRICS) -> pd.DataFrame:
     """One row per (arm, metric): the paired difference arm − backbone over the arm's (speaker, seed) pairs
-    (``n``, ``mean_diff``, ``ci_low``, ``ci_high``) and ``helps`` (the interval excludes 0 on the good side).
+    (``n``, ``mean_diff``, ``ci_low``, ``ci_high``), ``helps`` (the interval excludes 0 on the good side)
+    and ``hurts`` (it excludes 0 on the bad side).
     The ``default`` arm is the default sweep's CC-NCE on the speakers the study trained."""
     from ccnce.metrics import paired_comparison
 
@@ -87,14 +97,15 @@ def arm_comparisons(runs: pd.DataFrame, study: pd.DataFrame, data_source: str = 
             a, b = arm_runs.loc[shared, metric].astype(float), backbone.loc[shared, metric].astype(float)
             ok = (a.notna() & b.notna()).to_numpy()
             row = {"arm": arm, "metric": metric, "n": int(ok.sum()), "mean_diff": math.nan, "ci_low": math.nan,
-                   "ci_high": math.nan, "helps": None}
+                   "ci_high": math.nan, "helps": None, "hurts": None}
             if ok.sum() >= 2:
                 res = paired_comparison(a.to_numpy()[ok], b.to_numpy()[ok])
                 lower = METRICS[metric].better == "lower"
                 row.update(mean_diff=res["mean_diff"], ci_low=res["ci_low"], ci_high=res["ci_high"],
-                           helps=bool(res["ci_high"] < 0 if lower else res["ci_low"] > 0))
+                           helps=bool(res["ci_high"] < 0 if lower else res["ci_low"] > 0),
+                           hurts=bool(res["ci_low"] > 0 if lower else res["ci_high"] < 0))
             rows.append(row)
-    return pd.DataFrame(rows, columns=["arm", "metric", "n", "mean_diff", "ci_low", "ci_high", "helps"])
+    return pd.DataFrame(rows, columns=["arm", "metric", "n", "mean_diff", "ci_low", "ci_high", "helps", "hurts"])
 
 
 def arms_table(runs: pd.DataFrame, results: str | Path | None = None, data_source: str = "synthetic",
@@ -138,10 +149,12 @@ def gradient_norms(study: pd.DataFrame, data_source: str = "synthetic") -> pd.Da
 
 
 def _warmup_epochs(path: str | Path) -> int:
-    import json
+    return int(_run_config(path).get("warmup_epochs", 0))
 
+
+def _run_config(path: str | Path) -> dict:
     config = Path(path) / "config.json"
-    return int(json.loads(config.read_text()).get("warmup_epochs", 0)) if config.exists() else 0
+    return json.loads(config.read_text()) if config.exists() else {}
 
 
 def contrastive_share(norms: pd.DataFrame) -> pd.Series:
@@ -189,10 +202,8 @@ def explanation(runs: pd.DataFrame, study: pd.DataFrame, data_source: str = "syn
     if oracle.empty or oracle["helps"].isna().all():
         pairs = int(oracle["n"].max()) if len(oracle) else 0
         return f"**Inconclusive**: the oracle arm has {pairs} (speaker, seed) pairs with the backbone; it needs 2 (make study)."
-    try:
-        share = contrastive_share(gradient_norms(study, data_source)).get("oracle", math.nan)
-    except MissingResults:
-        share = math.nan
+    shares = _shares(study, data_source)
+    share = shares.get("oracle", math.nan)
 
     def result(arm: str, metric: str) -> pd.Series | None:
         r = numbers[(numbers["arm"] == arm) & (numbers["metric"] == metric)]
@@ -224,8 +235,74 @@ def explanation(runs: pd.DataFrame, study: pd.DataFrame, data_source: str = "syn
     if np.isfinite(share):
         sentences.append(f"After the warm-up, Eq. 7's gradient on the encoder and F is {share:.3g}× the "
                          "reconstruction's (median over the oracle arm's runs and epochs).")
+    sentences += _balanced_reading(study, data_source, shares.get(BALANCED_ARM, math.nan), result, cite)
     others = sorted({a for a in numbers.loc[numbers["helps"].fillna(False).astype(bool), "arm"]}
-                    - {"oracle", DEFAULT_ARM})
+                    - {"oracle", DEFAULT_ARM, BALANCED_ARM})
     sentences.append(f"Other arms that help on a grounding metric: {', '.join(others)}." if others
                      else "No other arm helps on a grounding metric.")
     return " ".join(sentences)
+
+
+def _shares(study: pd.DataFrame, data_source: str) -> pd.Series:
+    try:
+        return contrastive_share(gradient_norms(study, data_source))
+    except MissingResults:
+        return pd.Series(dtype=float)
+
+
+def _balanced_reading(study: pd.DataFrame, data_source: str, share: float, result, cite) -> list[str]:
+    """The test of explanation 4 (module docstring): the balanced oracle beside the oracle, per metric."""
+    arm = study[(study["arm"] == BALANCED_ARM) & (study["data_source"] == data_source)]
+    if arm.empty:
+        return []
+    weights = sorted({float(_run_config(p).get("contrastive_weight", math.nan)) for p in arm["path"]})
+    heard = f", its gradient then {share:.3g}× the reconstruction's" if np.isfinite(share) else ""
+    sentences = [f"**The test of explanation 4**: the oracle with Eq. 7 weighted "
+                 f"{' / '.join(f'{w:g}' for w in weights)}{heard}."]
+    for metric, what in (("knn_probe", "z (k-NN probe)"), ("gesture_acc", "the motion (gesture accuracy)")):
+        o, b = result("oracle", metric), result(BALANCED_ARM, metric)
+        if b is None:
+            sentences.append(f"For {what}: inconclusive (fewer than two balanced pairs).")
+            continue
+        if o is not None and o["hurts"]:
+            reading = ("the harm goes with the weight: explanation 4 supported" if not b["hurts"] else
+                       "the harm stays at the lower weight: explanation 4 not supported")
+        elif b["helps"]:
+            reading = "the balanced oracle helps"
+        elif b["hurts"]:
+            reading = "the balanced oracle hurts"
+        else:
+            reading = "no difference from the backbone beyond noise"
+        sentences.append(f"For {what}: {reading} (balanced oracle − backbone {cite(b)}).")
+    return sentences
+
+
+def arms_figure(runs: pd.DataFrame, study: pd.DataFrame, data_source: str = "synthetic",
+                metrics: tuple[str, ...] = ARM_METRICS) -> Figure:
+    """Forest plot of :func:`arm_comparisons`: per metric, each arm's mean paired difference with the
+    backbone and its 95 % interval; green: it helps, red: it hurts, grey: neither (interval contains 0)."""
+    numbers = arm_comparisons(runs, study, data_source, metrics).dropna(subset=["mean_diff"])
+    if numbers.empty:
+        raise MissingResults(f"no study arm under {STUDY_DIR}/ has two pairs with the backbone yet (make study)")
+    arms = list(dict.fromkeys(numbers["arm"]))
+    fig = _new_figure(8.6, 0.42 * len(arms) + 1.3)
+    axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+    for ax, metric in zip(axes, metrics):
+        rows = numbers[numbers["metric"] == metric].set_index("arm").reindex(arms)
+        for y, (arm, r) in enumerate(rows.iterrows()):
+            if not np.isfinite(r["mean_diff"]):
+                continue
+            color = "#2a9d55" if r["helps"] else "#c0392b" if r["hurts"] else "#7f7f7f"
+            ax.errorbar(r["mean_diff"], y, xerr=[[r["mean_diff"] - r["ci_low"]], [r["ci_high"] - r["mean_diff"]]],
+                        fmt="o", color=color, ms=4, capsize=2, lw=1.2)
+        ax.axvline(0, color="black", lw=0.8)
+        better = "← better" if METRICS[metric].better == "lower" else "better →"
+        ax.set_xlabel(f"{METRICS[metric].label}: arm − backbone ({better})", fontsize=7.5)
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(arms)), [f"{a} ({int(numbers.loc[numbers['arm'] == a, 'n'].max())})" for a in arms])
+    axes[0].invert_yaxis()
+    fig.suptitle(f"The CC-NCE arms against the backbone, paired on (speaker, seed) ({data_source}; "
+                 "in brackets: pairs; bars: 95 % bootstrap interval)", fontsize=8.5)
+    _footer(fig, [], note=f"runs under results/{STUDY_DIR}/ and the default sweep")
+    return fig
