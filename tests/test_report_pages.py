@@ -95,7 +95,9 @@ def test_gpu_section_says_it_is_not_measured_or_shows_the_measurements(tmp_path)
 def test_bench_provenance_note_names_device_and_commit():
     note = report.bench_provenance_note(BENCH)
     assert "CPU x86_64, 2 threads" in note and "`0123456789 with uncommitted changes`" in note
-    assert "not recorded" in report.bench_provenance_note({})
+    assert "written 2026-11-28" in note and "not recorded" in report.bench_provenance_note({})
+    started = {**BENCH, "provenance": {**BENCH["provenance"], "started": "2026-12-02T10:00"}}
+    assert "started 2026-12-02T10:00" in report.bench_provenance_note(started)  # make bench records its start
 
 
 # ------------------------------------------------------------------------------------------- data

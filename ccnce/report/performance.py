@@ -243,8 +243,9 @@ def bench_provenance_note(bench: dict[str, Any]) -> str:
         return "*Where the benchmarks ran is not recorded (no `results/bench/provenance.json`).*"
     git = p.get("git", {})
     commit = str(git.get("commit", "?"))[:10] + (" with uncommitted changes" if git.get("dirty") else "")
-    return (f"Measured on {p.get('device', 'an unrecorded device')}, at commit `{commit}`, written "
-            f"{p.get('written', '?')} (torch {p.get('packages', {}).get('torch', '?')}).")
+    when = f"started {p['started']}" if "started" in p else f"written {p.get('written', '?')}"
+    return (f"Measured on {p.get('device', 'an unrecorded device')}, at commit `{commit}`, {when} "
+            f"(torch {p.get('packages', {}).get('torch', '?')}).")
 
 
 def sweep_time_table(runs: pd.DataFrame) -> pd.DataFrame:
