@@ -214,3 +214,27 @@ def test_study_options_train(options):
     assert "grad_rec" in logs[0] and "grad_rec" not in logs[1] and logs[2]["grad_contrastive"] > 0
     assert math.isfinite(logs[2]["contrastive"]) and logs[2]["contrastive"] > 0
     assert logs[2]["grad_rec"] > 0 and logs[0]["grad_contrastive"] == 0.0  # warm-up: no contrastive term
+
+
+def test_logging_gradient_norms_leaves_training_unchanged():
+    """The study's arms log per-term gradient norms; the extra backward passes must not move any weight, so
+    the ``paper`` arm trains exactly as the default sweep's CC-NCE."""
+    from ccnce.losses.objective import build_optimizers, train_step
+    from ccnce.models.discriminator import build_discriminator
+
+    def weights_after(grad_norm_every: int) -> dict[str, torch.Tensor]:
+        cfg = Config.from_profile("smoke", warmup_epochs=1, grad_norm_every=grad_norm_every)
+        torch.manual_seed(0)
+        G = build_generator(cfg, text=ToyText(cfg.d_model))
+        D = build_discriminator(cfg)
+        term = build_contrastive(cfg, G)
+        opt_g, opt_d = build_optimizers(cfg, G, D, term)
+        g = torch.Generator().manual_seed(0)
+        protos = class_prototypes(4, g)
+        for i, epoch in enumerate((0, 1, 1)):
+            train_step(G, D, opt_g, opt_d, term, random_batch(16, g, prototypes=protos, noise=0.3), cfg, epoch, step=i)
+        return {k: v.clone() for k, v in G.state_dict().items()}
+
+    logged, plain = weights_after(1), weights_after(0)
+    assert logged.keys() == plain.keys()
+    assert all(torch.equal(logged[k], plain[k]) for k in plain)
