@@ -141,7 +141,10 @@ def test_gradient_norms_skip_the_warm_up_and_draw(tmp_path):
     norms = report.gradient_norms(study)
     assert set(norms["term"]) == {"grad_rec", "grad_contrastive"} and norms["warmup"].sum() == 2 * 2 * 10
     assert report.contrastive_share(norms)["oracle"] == pytest.approx(0.2)
-    assert report.grad_norm_figure(study).axes
+    assert len(report.grad_norm_figure(study).axes) == 1
+    seven = pd.concat([study.assign(arm=arm) for arm in list(report.ARMS)[:7]], ignore_index=True)
+    fig = report.grad_norm_figure(seven)  # four panels a row
+    assert len(fig.axes) == 7 and len({round(ax.get_position().y0, 3) for ax in fig.axes}) == 2
 
 
 @pytest.mark.parametrize("balanced_motion, reading", [

@@ -174,8 +174,13 @@ def grad_norm_figure(study: pd.DataFrame, data_source: str = "synthetic") -> Fig
 
     norms = gradient_norms(study, data_source)
     arms = [a for a in ARMS if a in set(norms["arm"])]
-    fig = _new_figure(max(6.5, 2.9 * len(arms) + 1.6), 3.0)
-    axes = fig.subplots(1, len(arms), sharey=True, squeeze=False)[0]
+    cols = min(4, len(arms))  # at most four panels a row: seven arms fit a page
+    rows = math.ceil(len(arms) / cols)
+    fig = _new_figure(max(6.5, 2.4 * cols + 1.6), 2.6 * rows + 0.4)
+    grid = fig.subplots(rows, cols, sharey=True, squeeze=False)
+    for ax in grid.flat[len(arms):]:
+        ax.remove()
+    axes = list(grid.flat[:len(arms)])
     for ax, arm in zip(axes, arms):
         data = norms[(norms["arm"] == arm) & (norms["norm"] > 0)]  # Eq. 7 is off (0) in the warm-up
         data = data.assign(term=data["term"].map(GRAD_TERMS))
@@ -186,7 +191,7 @@ def grad_norm_figure(study: pd.DataFrame, data_source: str = "synthetic") -> Fig
             ax.axvspan(warm.min() - 0.5, warm.max() + 0.5, color="#eeeeee", zorder=0)
         ax.set_yscale("log")
         ax.set_title(f"{arm} ({data[['speaker', 'seed']].drop_duplicates().shape[0]} runs)", fontsize=8.5)
-        ax.set_ylabel("‖∇θ term‖₂ (shared parameters)" if ax is axes[0] else "", fontsize=8)
+        ax.set_ylabel("‖∇θ term‖₂ (shared parameters)" if ax in grid[:, 0] else "", fontsize=8)
         ax.tick_params(labelsize=7)
     axes[-1].legend(fontsize=6.5, frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(f"Gradient of each loss term on the encoder and F ({data_source}; grey: warm-up)", fontsize=9)
