@@ -92,6 +92,15 @@ def test_gpu_section_says_it_is_not_measured_or_shows_the_measurements(tmp_path)
     assert cost.loc["all", "GPU-hours"] == pytest.approx(cost.loc[["ccnce", "none"], "GPU-hours"].sum(), abs=0.011)
 
 
+def test_step_target_note_states_the_ratio_and_the_verdict():
+    step = {"none": {"ms_per_step": 100.0, "ratio_vs_none": 1.0}, "ccnce": {"ms_per_step": 114.0, "ratio_vs_none": 1.14}}
+    assert report.step_target_note(step) == ("A CC-NCE step costs **1.14×** the backbone's (114 vs 100 ms). "
+                                             "Target ≤ 1.10×: **not met**: 0.04× of the backbone's step over it.")
+    fast = {**step, "ccnce": {"ms_per_step": 105.0, "ratio_vs_none": 1.05}}
+    assert report.step_target_note(fast).endswith("Target ≤ 1.10×: met.")
+    assert "not measured" in report.step_target_note(None)
+
+
 def test_bench_provenance_note_names_device_and_commit():
     note = report.bench_provenance_note(BENCH)
     assert "CPU x86_64, 2 threads" in note and "`0123456789 with uncommitted changes`" in note

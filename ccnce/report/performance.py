@@ -31,6 +31,21 @@ def not_measured(name: str) -> str:
             f"`ccnce bench {name} --json > results/bench/{name}.json` records it.")
 
 
+STEP_TARGET = 1.10
+"""The CC-NCE step's target cost, × the backbone's step (issue "Beyond one machine")."""
+
+
+def step_target_note(result: Any, target: float = STEP_TARGET) -> str:
+    """Whether ``ccnce bench step`` (its JSON) meets the target cost of a CC-NCE step over the backbone's."""
+    try:
+        ratio = float(result["ccnce"]["ratio_vs_none"])
+    except (TypeError, KeyError, ValueError):
+        return not_measured("step")
+    verdict = "met" if ratio <= target else f"**not met**: {ratio - target:.2f}× of the backbone's step over it"
+    return (f"A CC-NCE step costs **{ratio:.2f}×** the backbone's ({result['ccnce']['ms_per_step']:.0f} vs "
+            f"{result['none']['ms_per_step']:.0f} ms). Target ≤ {target:.2f}×: {verdict}.")
+
+
 def _read_jsons(folder: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in sorted(folder.glob("*.json")):
