@@ -162,6 +162,10 @@ def test_the_balanced_oracle_tests_explanation_4(tmp_path, balanced_motion, read
     assert f"For the motion (gesture accuracy): {reading}" in text
     assert "For z (k-NN probe): the balanced oracle helps" in text
     assert text.endswith("No other arm helps on a grounding metric.")  # the balanced oracle is read above
+    paper = study[study.arm == "oracle"].assign(arm="paper")  # gradient norms only: not compared again
+    with_paper = pd.concat([study, paper], ignore_index=True)
+    assert "paper" not in set(report.arm_comparisons(runs, with_paper)["arm"])
+    assert "epochs; with the paper's clusters, 5×)" in report.explanation(runs, with_paper)
 
 
 def test_the_arms_forest_colours_help_and_harm(tmp_path):
