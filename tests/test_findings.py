@@ -129,6 +129,7 @@ def test_the_reading_follows_the_stated_rules(tmp_path, oracle_gain, share, z, m
     assert f"- **Why** (the training arms): {text}" in report.findings_box(runs, None, study=study)
     if share is not None:
         assert f"{share:.3g}× the reconstruction's" in text
+    assert "**The test of explanation 4** (arm `oracle_balanced`): not trained yet" in text
 
 
 def test_no_oracle_pairs_is_inconclusive(tmp_path):

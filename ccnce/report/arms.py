@@ -265,7 +265,7 @@ def _balanced_reading(study: pd.DataFrame, data_source: str, share: float, resul
     """The test of explanation 4 (module docstring): the balanced oracle beside the oracle, per metric."""
     arm = study[(study["arm"] == BALANCED_ARM) & (study["data_source"] == data_source)]
     if arm.empty:
-        return []
+        return [f"**The test of explanation 4** (arm `{BALANCED_ARM}`): not trained yet (`make study-arms`)."]
     weights = sorted({float(_run_config(p).get("contrastive_weight", math.nan)) for p in arm["path"]})
     heard = f", its gradient then {share:.3g}× the reconstruction's" if np.isfinite(share) else ""
     sentences = [f"**The test of explanation 4**: the oracle with Eq. 7 weighted "
