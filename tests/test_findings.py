@@ -72,11 +72,12 @@ def test_arms_are_missing_until_make_study(fx):
 
 # ------------------------------------------------------------------------------------ the study arms
 def _arm_frames(tmp_path, oracle_gain: float, default_gain: float, share: float | None, oracle_motion: float = 0.0,
-                balanced_motion: float | None = None):
+                balanced_motion: float | None = None, balanced_gain: float | None = None):
     """Backbone and default CC-NCE runs, and an oracle arm whose k-NN probe is the backbone's + gain (seed
     noise 0.005) and gesture accuracy the backbone's + ``oracle_motion``, with histories whose Eq. 7
     gradient is ``share`` × the reconstruction's after 2 warm-up epochs (``None``: no gradient norms
-    logged); with ``balanced_motion``, also a balanced oracle arm (weight 0.035, same k-NN gain)."""
+    logged); with ``balanced_motion``, also a balanced oracle arm (weight 0.035, k-NN gain ``balanced_gain``,
+    by default the oracle's)."""
     rows, study = [], []
     for speaker in ("lec_cosmic", "maher"):
         for seed in range(5):
@@ -100,7 +101,8 @@ def _arm_frames(tmp_path, oracle_gain: float, default_gain: float, share: float 
                 balanced.mkdir(parents=True)
                 (balanced / "config.json").write_text(json.dumps({"warmup_epochs": 2, "contrastive_weight": 0.035}))
                 study.append({**base, "variant": "ccnce", "arm": "oracle_balanced", "path": str(balanced),
-                              "knn_probe": 0.45 + oracle_gain + noise, "gesture_acc": 0.4 + balanced_motion + noise})
+                              "knn_probe": 0.45 + (oracle_gain if balanced_gain is None else balanced_gain) + noise,
+                              "gesture_acc": 0.4 + balanced_motion + noise})
     return pd.DataFrame(rows), pd.DataFrame(study)
 
 
@@ -167,6 +169,16 @@ def test_the_balanced_oracle_tests_explanation_4(tmp_path, balanced_motion, read
     with_paper = pd.concat([study, paper], ignore_index=True)
     assert "paper" not in set(report.arm_comparisons(runs, with_paper)["arm"])
     assert "epochs; with the paper's clusters, 5×)" in report.explanation(runs, with_paper)
+
+
+@pytest.mark.parametrize("balanced_gain, trade_off", [(0.0, True), (0.1, False)])
+def test_the_reading_names_a_trade_off_only_when_the_gain_leaves_with_the_harm(tmp_path, balanced_gain, trade_off):
+    runs, study = _arm_frames(tmp_path, oracle_gain=0.1, default_gain=0.0, share=5.0, oracle_motion=-0.07,
+                              balanced_motion=0.0, balanced_gain=balanced_gain)
+    text = report.explanation(runs, study)
+    assert ("**A trade-off, not a free gain**" in text) is trade_off
+    if trade_off:
+        assert "no longer grounds z (weights tried: 1 and 0.035)." in text
 
 
 def test_the_arms_forest_colours_help_and_harm(tmp_path):
