@@ -147,3 +147,13 @@ def test_cli_json_and_exit_status(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["stale"] == ["synthetic/lec_cosmic/ccnce/seed1"]
     assert main(["audit", str(tmp_path / "nowhere")]) == 2
     assert "ccnce: error:" in capsys.readouterr().err
+
+
+def test_the_device_names_the_cpu_model_and_its_kernels():
+    """Two CPUs whose kernels round differently train different runs from one seed: provenance tells them apart."""
+    import torch
+
+    described = provenance.device_description("cpu")
+    assert described == (f"CPU {provenance.cpu_model()} ({torch.backends.cpu.get_cpu_capability()}), "
+                         f"{torch.get_num_threads()} threads")
+    assert provenance.cpu_model()
