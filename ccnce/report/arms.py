@@ -56,8 +56,8 @@ ARMS: dict[str, str] = {
 }
 BALANCED_ARM = "oracle_balanced"
 GRADIENTS_ONLY: tuple[str, ...] = ("paper",)
-"""Arms trained only for their gradient norms: logging them leaves the weights unchanged, so their metrics
-are the default sweep's (the ``default`` row) and they are not compared again."""
+"""Arms trained only for their gradient norms: logging them leaves the weights unchanged, so on the machine
+that trained the default sweep their metrics are its (the ``default`` row); they are not compared again."""
 DEFAULT_ARM = "default"
 GROUNDING: tuple[str, ...] = ("knn_probe", "gesture_acc")
 ARM_METRICS: tuple[str, ...] = ("l1", *GROUNDING)
