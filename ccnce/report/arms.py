@@ -287,10 +287,10 @@ def _balanced_reading(study: pd.DataFrame, data_source: str, share: float, resul
         else:
             reading = "no difference from the backbone beyond noise"
         sentences.append(f"For {what}: {reading} (balanced oracle − backbone {cite(b)}).")
-    o_z, o_m, b_z, b_m = (result(a, m) for a in ("oracle", BALANCED_ARM) for m in GROUNDING)
-    if all(r is not None for r in (o_z, o_m, b_z, b_m)) and o_z["helps"] and o_m["hurts"] and not b_z["helps"] and not b_m["hurts"]:
-        full = sorted({float(_run_config(p).get("contrastive_weight", 1.0))
-                       for p in study.loc[(study["arm"] == "oracle") & (study["data_source"] == data_source), "path"]})
+    o_z, o_m, b_z, b_m = readings = [result(a, m) for a in ("oracle", BALANCED_ARM) for m in GROUNDING]
+    if all(r is not None for r in readings) and o_z["helps"] and o_m["hurts"] and not (b_z["helps"] or b_m["hurts"]):
+        oracle = study[(study["arm"] == "oracle") & (study["data_source"] == data_source)]
+        full = sorted({float(_run_config(p).get("contrastive_weight", 1.0)) for p in oracle["path"]})
         tried = " and ".join(f"{w:g}" for w in full + weights)
         sentences.append(f"**A trade-off, not a free gain**: even with the true gestures, Eq. 7 grounds z only "
                          f"at a weight at which it costs the motion; weighted down until the motion is unharmed, "
