@@ -99,6 +99,23 @@ def test_step_target_note_states_the_ratio_and_the_verdict():
     fast = {**step, "ccnce": {"ms_per_step": 105.0, "ratio_vs_none": 1.05}}
     assert report.step_target_note(fast).endswith("Target ≤ 1.10×: met.")
     assert "not measured" in report.step_target_note(None)
+    measured = {**step, "ccnce": {**step["ccnce"], "ratio_ci95": [1.12, 1.16], "repetitions": 30}}
+    assert report.step_target_note(measured) == (
+        "A CC-NCE step costs **1.14×** the backbone's (114 vs 100 ms; 95 % CI 1.12–1.16× over 30 paired steps). "
+        "Target ≤ 1.10×: **not met**: 0.04× of the backbone's step over it.")
+    spans = {**step, "ccnce": {**step["ccnce"], "ratio_ci95": [1.08, 1.16], "repetitions": 30}}
+    assert report.step_target_note(spans).endswith("Target ≤ 1.10×: undecided (the interval contains it).")
+
+
+def test_paired_ratio_interval_brackets_the_median_ratio():
+    from ccnce.bench.step import paired_ratio_interval
+
+    baseline = [100.0 + i % 3 for i in range(30)]
+    low, high = paired_ratio_interval([1.2 * b for b in baseline], baseline)
+    assert low == pytest.approx(1.2) and high == pytest.approx(1.2)  # every pair has the same ratio
+    noisy = [b * (1.1 + 0.02 * ((i * 7) % 5 - 2)) for i, b in enumerate(baseline)]
+    low, high = paired_ratio_interval(noisy, baseline)
+    assert 1.06 <= low <= 1.1 <= high <= 1.14
 
 
 def test_bench_provenance_note_names_device_and_commit():

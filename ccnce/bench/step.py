@@ -5,7 +5,8 @@ All four variants share one generator architecture and one frozen, cached text e
 weights, discriminator, optimisers and contrastive term. CC-NCE runs after warm-up with a global bank
 already filled to a realistic size (the original code held ~2,200 windows). Steps are interleaved
 variant by variant, repetition by repetition, so that machine load affects all variants alike; we report
-the median and the ratio to ``none``.
+the median and the ratio to ``none``, with a 95 % bootstrap interval of the median of the per-repetition
+ratios (each step against the ``none`` step of the same repetition).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import logging
 import statistics
 import time
+
+import numpy as np
 from typing import Any
 
 import torch
@@ -59,7 +62,7 @@ def run(quick: bool = False, profile: str = "cpu", device: str = "cpu",
     """Median ms/step of every variant, its ratio to ``none`` and windows/s; on CUDA also the peak memory
     of a step (bf16 autocast when the profile's ``amp`` is on; batches copied from pinned memory with
     ``non_blocking``, as training does)."""
-    reps, warm_steps, pool = (5, 2, 4) if quick else (15, 3, 8)
+    reps, warm_steps, pool = (5, 2, 4) if quick else (30, 3, 8)
     torch.manual_seed(0)
     rng = torch.Generator().manual_seed(0)
     base = Config.from_profile(profile, **{"device": device, **(overrides or {})})
@@ -100,13 +103,23 @@ def run(quick: bool = False, profile: str = "cpu", device: str = "cpu",
     result = {}
     for v, t in times.items():
         ms = statistics.median(t)
-        result[v] = {"ms_per_step": ms, "ratio_vs_none": ms / none, "windows_per_s": base.batch_size / ms * 1000}
+        result[v] = {"ms_per_step": ms, "ratio_vs_none": ms / none, "windows_per_s": base.batch_size / ms * 1000,
+                     "ratio_ci95": paired_ratio_interval(t, times["none"]), "repetitions": len(t)}
         if cuda:
             result[v]["peak_mem_mib"] = peak[v] / 2**20
     bank = getattr(runs["ccnce"]["c"], "global_bank", None)
     if bank is not None:
         log.info("ccnce bank: %d clusters, %d members", bank.n_clusters, int(bank.filled.sum()))
     return result
+
+
+def paired_ratio_interval(times: list[float], baseline: list[float], resamples: int = 2000,
+                          seed: int = 0) -> list[float]:
+    """95 % percentile-bootstrap interval of the median of ``times[i] / baseline[i]`` (paired repetitions)."""
+    ratios = np.asarray(times) / np.asarray(baseline)
+    rng = np.random.default_rng(seed)
+    medians = np.median(rng.choice(ratios, size=(resamples, len(ratios)), replace=True), axis=1)
+    return [float(np.percentile(medians, 2.5)), float(np.percentile(medians, 97.5))]
 
 
 def format_result(result: dict[str, dict[str, float]]) -> str:

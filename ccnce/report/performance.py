@@ -41,9 +41,17 @@ def step_target_note(result: Any, target: float = STEP_TARGET) -> str:
         ratio = float(result["ccnce"]["ratio_vs_none"])
     except (TypeError, KeyError, ValueError):
         return not_measured("step")
-    verdict = "met" if ratio <= target else f"**not met**: {ratio - target:.2f}× of the backbone's step over it"
+    low, high = result["ccnce"].get("ratio_ci95") or (ratio, ratio)
+    if high <= target:
+        verdict = "met"
+    elif low > target:
+        verdict = f"**not met**: {ratio - target:.2f}× of the backbone's step over it"
+    else:
+        verdict = "undecided (the interval contains it)"
+    interval = (f"; 95 % CI {low:.2f}–{high:.2f}× over {result['ccnce'].get('repetitions', '?')} paired steps"
+                if "ratio_ci95" in result["ccnce"] else "")
     return (f"A CC-NCE step costs **{ratio:.2f}×** the backbone's ({result['ccnce']['ms_per_step']:.0f} vs "
-            f"{result['none']['ms_per_step']:.0f} ms). Target ≤ {target:.2f}×: {verdict}.")
+            f"{result['none']['ms_per_step']:.0f} ms{interval}). Target ≤ {target:.2f}×: {verdict}.")
 
 
 def _read_jsons(folder: Path) -> dict[str, Any]:
