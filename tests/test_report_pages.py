@@ -107,7 +107,7 @@ def test_step_target_note_states_the_ratio_and_the_verdict():
     assert report.step_target_note(spans).endswith("Target ≤ 1.10×: undecided (the interval contains it).")
 
 
-def test_paired_ratio_interval_brackets_the_median_ratio():
+def test_paired_ratio_interval_brackets_the_ratio_of_medians():
     from ccnce.bench.step import paired_ratio_interval
 
     baseline = [100.0 + i % 3 for i in range(30)]
