@@ -72,6 +72,9 @@ STUDY_DIR      := results/studies/ccnce
 # STUDY_BALANCED: Eq. 7's weight that brings its gradient on the shared parameters down to the
 # reconstruction's, 1/28.2 (28.2 = the median ratio of the two in the oracle arm's training logs, after warm-up).
 STUDY_BALANCED ?= --set contrastive_weight=0.035
+# STUDY_MID: a weight between the two, their geometric mean √(1 × 0.035) ≈ 0.19, fixed before training it:
+# does some weight ground z (the oracle's gain) without costing the motion (the balanced oracle's)?
+STUDY_MID      ?= --set contrastive_weight=0.19
 # The paper arm re-trains the default sweep's CC-NCE (seed 0) only to log the gradient norms: logging them
 # leaves the weights unchanged (tests/test_study.py), so its metrics are the default sweep's.
 STUDY_SWEEP     = $(BIN)/ccnce sweep --speakers $(STUDY_SPEAKERS) --seeds $(STUDY_SEEDS) --profile cpu --set grad_norm_every=10 $(STUDY_JOBS)
@@ -88,6 +91,7 @@ study-arms: data
 	$(STUDY_SWEEP) --variants ccnce --set threshold=original --set loss_form=original --set bank_encoding=full \
 		--results-dir $(STUDY_DIR)/original
 	$(STUDY_SWEEP) --variants ccnce --set clusters=oracle $(STUDY_BALANCED) --results-dir $(STUDY_DIR)/oracle_balanced
+	$(STUDY_SWEEP) --variants ccnce --set clusters=oracle $(STUDY_MID) --results-dir $(STUDY_DIR)/oracle_mid
 	$(STUDY_SWEEP) --variants ccnce --seeds 0 --results-dir $(STUDY_DIR)/paper
 
 # Benchmarks for the book's Performance page (scale: DDP 1 vs 2 processes, and the sweep launchers' smoke
