@@ -315,7 +315,7 @@ def _weight_reading(study: pd.DataFrame, data_source: str, result, cite) -> list
     if free:
         w, z, m = free[0]
         return [f"**A weight that grounds z without costing the motion**: {w:g} (z: {cite(z)}; motion: "
-                f"{cite(m)}; weights tried: {tried})."]
+                f"{cite(m)}; weights tried: {tried}, each fixed before training, all reported here)."]
     grounded = [f"{w:g}" for w, z, _ in by_weight if z["helps"]]
     if grounded:
         return [f"**A trade-off, not a free gain**: even with the true gestures, Eq. 7 grounds z only at a weight "
