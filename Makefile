@@ -76,7 +76,7 @@ STUDY_BALANCED ?= --set contrastive_weight=0.035
 # does some weight ground z (the oracle's gain) without costing the motion (the balanced oracle's)?
 STUDY_MID      ?= --set contrastive_weight=0.19
 # The paper arm re-trains the default sweep's CC-NCE (seed 0) only to log the gradient norms: logging them
-# leaves the weights unchanged (tests/test_study.py), so its metrics are the default sweep's.
+# leaves the weights unchanged (tests/test_study.py), so on the same machine its metrics are the default sweep's.
 STUDY_SWEEP     = $(BIN)/ccnce sweep --speakers $(STUDY_SPEAKERS) --seeds $(STUDY_SEEDS) --profile cpu --set grad_norm_every=10 $(STUDY_JOBS)
 study: study-replay study-arms
 study-replay: data

@@ -14,16 +14,16 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-
-import numpy as np
 from typing import Any
 
+import numpy as np
 import torch
 
 from ccnce.bench.batches import class_prototypes, random_batch
 from ccnce.config import VARIANTS, Config
 from ccnce.losses.contrastive import build_contrastive
 from ccnce.losses.objective import build_optimizers, train_step
+from ccnce.metrics import CI_LEVEL
 from ccnce.models.discriminator import build_discriminator
 from ccnce.models.generator import build_generator
 
@@ -120,7 +120,8 @@ def paired_ratio_interval(times: list[float], baseline: list[float], resamples: 
     t, b = np.asarray(times), np.asarray(baseline)
     draws = np.random.default_rng(seed).integers(0, len(t), size=(resamples, len(t)))
     ratios = np.median(t[draws], axis=1) / np.median(b[draws], axis=1)
-    return [float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))]
+    tail = 100 * (1 - CI_LEVEL) / 2
+    return [float(v) for v in np.percentile(ratios, [tail, 100 - tail])]
 
 
 def format_result(result: dict[str, dict[str, float]]) -> str:

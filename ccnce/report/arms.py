@@ -255,6 +255,7 @@ def explanation(runs: pd.DataFrame, study: pd.DataFrame, data_source: str = "syn
         sentences.append(f"After the warm-up, Eq. 7's gradient on the encoder and F is {share:.3g}× the "
                          f"reconstruction's (median over the oracle arm's runs and epochs{paper}).")
     sentences += _balanced_reading(study, data_source, shares.get(BALANCED_ARM, math.nan), result, cite)
+    sentences += _weight_reading(study, data_source, result, cite)
     others = sorted({a for a in numbers.loc[numbers["helps"].fillna(False).astype(bool), "arm"]}
                     - {DEFAULT_ARM, *WEIGHTED_ORACLES})
     sentences.append(f"Other arms that help on a grounding metric: {', '.join(others)}." if others
@@ -293,7 +294,7 @@ def _balanced_reading(study: pd.DataFrame, data_source: str, share: float, resul
         else:
             reading = "no difference from the backbone beyond noise"
         sentences.append(f"For {what}: {reading} (balanced oracle − backbone {cite(b)}).")
-    return sentences + _weight_reading(study, data_source, result, cite)
+    return sentences
 
 
 def _weight_reading(study: pd.DataFrame, data_source: str, result, cite) -> list[str]:
