@@ -28,7 +28,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "similarity": ("dot", "cosine", "shift"),
     "threshold": ("paper", "original"),
     "loss_form": ("infonce", "original"),
-    "bank_encoding": ("full", "sampled", "momentum"),
+    "bank_encoding": ("full", "sampled", "momentum", "memory"),
     "bank_reset": ("epoch", "never"),
     "clusters": ("paper", "oracle", "kmeans"),
     "alg2": ("one", "mean", "max"),

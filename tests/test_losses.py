@@ -124,7 +124,7 @@ def test_candidates_and_masks():
 
 
 # ---------------------------------------------------------------------------------------- CC-NCE term
-@pytest.mark.parametrize("encoding", ["full", "sampled", "momentum"])
+@pytest.mark.parametrize("encoding", ["full", "sampled", "momentum", "memory"])
 def test_ccnce_gradient_reaches_anchors_not_stored_members(data, encoding):
     cfg = smoke(bank_encoding=encoding)
     generator, loss_fn = make(cfg)
@@ -141,6 +141,20 @@ def test_ccnce_gradient_reaches_anchors_not_stored_members(data, encoding):
     loss.backward()
     assert out.z.grad is not None and out.z.grad.abs().sum() > 0
     assert all(p.grad is None for p in loss_fn.parameters())  # the momentum copy is never trained
+
+
+def test_memory_bank_stores_the_batch_z_and_has_no_momentum_encoder(data):
+    generator, loss_fn = make(smoke(bank_encoding="memory", bank_sample_negatives=0))
+    assert loss_fn.F_momentum is None
+    out = generator(data[0])
+    loss_fn.term(data[0], out, epoch=1)
+    result_slots = loss_fn.global_bank.member_mask().flatten().nonzero().squeeze(1)
+    stored = loss_fn._keys(result_slots)
+    # every stored key is one of this batch's z, exactly (no re-encoding, no momentum copy)
+    z = out.z.detach().flatten(1)
+    assert torch.equal((stored.flatten(1)[:, None] == z[None]).all(dim=2).any(dim=1), torch.ones(len(stored), dtype=torch.bool))
+    with torch.no_grad():  # without the forward's z, the bank encodes h with the current F
+        assert torch.equal(loss_fn.encode_for_bank(out.h), generator.embed(out.h))
 
 
 def test_ccnce_warmup_is_zero_but_gathers_threshold_statistics(data):

@@ -22,7 +22,7 @@ BENCH = {
     "cache": {"cached_vs_no_cache": 10.0, "batched_vs_per_item": 9.0, "build_s": 2.4},
     "bank_encoding": {"checkpoints": [25, 50], "seeds": [0], "chance": 0.05,
                       **{e: {"knn": [0.1, 0.2, 0.3], "ms_per_step": ms} for e, ms in
-                         (("full", 300.0), ("sampled", 100.0), ("momentum", 80.0))}},
+                         (("full", 300.0), ("sampled", 100.0), ("momentum", 80.0), ("memory", 60.0))}},
     "scale": {"ddp": {"variant": "ccnce", "profile": "cpu", "global_batch": 32, "world": 2, "rounds": 3, "steps": 10,
                       "threads_total": 2, "world_1": {"ms_per_step": 120.0, "windows_per_s": 266.7},
                       "world_2": {"ms_per_step": 80.0, "windows_per_s": 400.0}, "speedup": 1.5},
@@ -41,8 +41,9 @@ def test_bench_ratios_are_the_measured_time_ratios_of_each_benchmark():
     assert r["per-pair loop ÷ ours, batch 128"] == 47.0 and r["per-anchor + full re-encoding ÷ ours, batch 32"] == 26.0
     assert r["no cache ÷ cached (epoch)"] == 10.0 and "build_s" not in " ".join(r.index)
     assert r["full ÷ sampled (ms per step)"] == pytest.approx(3.0) and r["momentum ÷ sampled (ms per step)"] == pytest.approx(0.8)
+    assert r["memory ÷ sampled (ms per step)"] == pytest.approx(0.6)
     assert r["1 ÷ 2 processes (ms per global step)"] == 1.5 and r["submitit local ÷ in-process sweep (wall time)"] == 1.1
-    assert len(r) == 1 + 6 + 2 + 2 + 2  # provenance and the unreadable output are not benchmarks
+    assert len(r) == 1 + 6 + 2 + 3 + 2  # provenance and the unreadable output are not benchmarks
 
 
 def test_bench_figure_has_one_panel_per_benchmark_and_says_when_there_is_none():
@@ -56,7 +57,8 @@ def test_bench_figure_has_one_panel_per_benchmark_and_says_when_there_is_none():
 def test_bank_encoding_figure_draws_one_curve_per_encoding_and_chance():
     ax = report.bank_encoding_figure(BENCH["bank_encoding"]).axes[0]
     labels = [line.get_label() for line in ax.get_lines()]
-    assert labels == ["full (300 ms/step)", "sampled (100 ms/step)", "momentum (80 ms/step)", "chance"]
+    assert labels == ["full (300 ms/step)", "sampled (100 ms/step)", "momentum (80 ms/step)", "memory (60 ms/step)",
+                      "chance"]
     assert list(ax.get_lines()[0].get_xdata()) == [0, 25, 50]
     with pytest.raises(report.MissingResults):
         report.bank_encoding_figure(None)
@@ -105,6 +107,75 @@ def test_step_target_note_states_the_ratio_and_the_verdict():
         "Target ≤ 1.10×: **not met**: 0.04× of the backbone's step over it.")
     spans = {**step, "ccnce": {**step["ccnce"], "ratio_ci95": [1.08, 1.16], "repetitions": 30}}
     assert report.step_target_note(spans).endswith("Target ≤ 1.10×: undecided (the interval contains it).")
+
+
+def test_step_target_note_names_the_cheaper_settings_measured_beside_the_default():
+    step = {"none": {"ms_per_step": 100.0, "ratio_vs_none": 1.0},
+            "ccnce": {"ms_per_step": 114.0, "ratio_vs_none": 1.14, "ratio_ci95": [1.12, 1.16], "repetitions": 30},
+            "ccnce[bank_encoding=memory]": {"ms_per_step": 109.0, "ratio_vs_none": 1.09, "ratio_ci95": [1.07, 1.11]},
+            "ccnce_parts": {"extra step": 14.0, "repetitions": 30}}
+    note = report.step_target_note(step)
+    assert "Cheaper settings, measured beside it: `ccnce[bank_encoding=memory]` 1.09× (CI 1.07–1.11)." in note
+    assert "none is the default" in note and "not met" in note
+
+
+def test_step_parts_table_gives_each_part_in_ms_and_as_a_share_of_the_backbone_step():
+    parts = {"encode the batch for the bank": 4.0, "Algorithms 1-2": 2.5, "gather candidate keys": 1.0,
+             "Eq. 7: candidates, scores, InfoNCE": 2.0, "rest of the term": 0.5, "backward + update": 3.0,
+             "extra step": 13.0, "repetitions": 30}
+    t = report.step_parts_table({"none": {"ms_per_step": 80.0}, "ccnce_parts": parts})
+    assert list(t.index) == ["encode the batch for the bank", "Algorithms 1-2", "gather candidate keys",
+                             "Eq. 7: candidates, scores, InfoNCE", "rest of the term", "backward + update", "extra step"]
+    assert t.loc["encode the batch for the bank", "% of the backbone's step"] == 5.0
+    assert t.loc["extra step", "ms"] == 13.0
+    with pytest.raises(report.MissingResults, match="ccnce bench step"):
+        report.step_parts_table(BENCH["step"])
+
+
+def test_ccnce_parts_times_each_method_once_per_step_and_restores_the_instance():
+    from types import SimpleNamespace
+
+    from ccnce.bench.step import PARTS, ccnce_parts
+
+    class Term:
+        """Stands in for CCNCELoss: each method spends a known time (the fake clock below)."""
+
+        def __init__(self) -> None:
+            self.clustering = SimpleNamespace(observe=lambda: clock.tick(2.0), cluster=lambda: clock.tick(1.0))
+
+        def encode_for_bank(self): clock.tick(4.0)
+        def _keys(self): clock.tick(0.5)
+        def _loss(self): self._keys(); clock.tick(2.0)
+        def term(self): self.clustering.observe(); self.encode_for_bank(); self.clustering.cluster(); self._loss(); clock.tick(0.25)
+
+    class Clock:
+        now = 0.0
+
+        def tick(self, ms: float) -> None:
+            self.now += ms / 1000
+
+    clock, term = Clock(), Term()
+
+    def step(name: str, i: int) -> float:
+        start = clock.now
+        clock.tick(100.0)
+        if name == "ccnce":
+            term.term()
+            clock.tick(3.0)  # its backward
+        return (clock.now - start) * 1000
+
+    import ccnce.bench.step as bench_step
+    real = bench_step.time.perf_counter
+    bench_step.time.perf_counter = lambda: clock.now
+    try:
+        parts = ccnce_parts(term, step, reps=5)
+    finally:
+        bench_step.time.perf_counter = real
+    expected = dict(zip(PARTS, (4.0, 3.0, 0.5, 2.0, 0.25, 3.0)))
+    assert {k: round(parts[k], 6) for k in PARTS} == expected
+    assert parts["extra step"] == pytest.approx(12.75) and parts["repetitions"] == 5
+    assert "term" not in vars(term) and not hasattr(vars(term.clustering)["observe"], "__wrapped__")
+    assert vars(term.clustering)["observe"].__name__ == "<lambda>"  # the wrappers are gone, the originals back
 
 
 def test_paired_ratio_interval_brackets_the_ratio_of_medians():

@@ -30,7 +30,7 @@ from ccnce.config import Config
 from ccnce.losses.ccnce import CCNCELoss
 from ccnce.models.generator import GeneratorOutput, build_generator
 
-ENCODINGS = ("full", "sampled", "momentum")
+ENCODINGS = ("full", "sampled", "momentum", "memory")
 IN_CHANNELS = 16
 
 

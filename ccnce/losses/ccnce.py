@@ -20,8 +20,10 @@ Choices (stated in the book):
   ``"sampled"`` stores ``h`` and re-encodes all members of the clusters this batch joined plus
   ``bank_sample_negatives`` random members of every other cluster;
   ``"momentum"`` stores ``normalize(F_m(h))`` once, at insertion, with ``F_m`` a momentum copy of ``F``
-  (MoCo style, ``bank_momentum``), and never re-encodes; the candidate set is the one of ``"sampled"``
-  when ``bank_sample_negatives > 0``, else every member.
+  (MoCo style, ``bank_momentum``), and never re-encodes; ``"memory"`` stores the batch's own ``z``
+  (detached), the key of the online ``F`` at insertion, as the memory bank of Wu et al. (2018) does, and so
+  costs no forward pass at all. For both, the candidate set is the one of ``"sampled"`` when
+  ``bank_sample_negatives > 0``, else every member.
 - ``loss_form="original"``: the original code's binary cross-entropy on per-channel, time-summed logits
   min–max scaled over the candidates (τ has no effect there).
 - ``ccnce_head="window"`` (study option, a *decoupled head*): Eq. 7 on ``g(z)``, a window-level projection
@@ -157,7 +159,7 @@ class CCNCELoss(ContrastiveLoss):
         self.tau, self.loss_form = cfg.tau, cfg.loss_form
         self.warmup_epochs, self.bank_reset = cfg.warmup_epochs, cfg.bank_reset
         self.per_cluster = cfg.bank_sample_negatives if cfg.bank_encoding != "full" else 0
-        self.momentum = cfg.bank_momentum
+        self.momentum, self.bank_encoding = cfg.bank_momentum, cfg.bank_encoding
         self.online = Unregistered(generator)
         self.F_momentum = frozen_copy(generator.F) if cfg.bank_encoding == "momentum" else None
         self.head = WindowHead(cfg.d_model) if cfg.ccnce_head == "window" else None
@@ -168,8 +170,14 @@ class CCNCELoss(ContrastiveLoss):
         return self.clustering.global_bank
 
     # ------------------------------------------------------------------ encodings
-    def encode_for_bank(self, h: Tensor) -> Tensor:
-        """What the bank keeps for a batch: ``h`` itself, or its momentum-encoded key."""
+    def encode_for_bank(self, h: Tensor, z: Tensor | None = None) -> Tensor:
+        """What the bank keeps for a batch: ``h`` itself, its momentum-encoded key, or (``"memory"``) its
+        online key ``z = normalize(F(h))``, as the forward pass computed it when ``z`` is given."""
+        if self.bank_encoding == "memory":
+            if z is None:
+                with torch.no_grad():
+                    z = self.online.module.embed(h)
+            return z.detach()
         if self.F_momentum is None:
             return h.detach()
         with torch.no_grad():
@@ -177,7 +185,7 @@ class CCNCELoss(ContrastiveLoss):
 
     def _keys(self, candidates: Tensor) -> Tensor:
         stored = self.global_bank.features.flatten(0, 1).index_select(0, candidates)
-        if self.F_momentum is not None:
+        if self.bank_encoding in ("momentum", "memory"):  # keys, stored once
             return stored
         with torch.no_grad():
             return self.online.module.embed(stored)
@@ -199,7 +207,7 @@ class CCNCELoss(ContrastiveLoss):
         gesture = batch.get("gesture")
         if gesture is not None:
             gesture = distributed.all_gather(gesture)
-        result = self.clustering.cluster(y, S, distributed.all_gather(self.encode_for_bank(out.h)), gesture=gesture)
+        result = self.clustering.cluster(y, S, distributed.all_gather(self.encode_for_bank(out.h, out.z)), gesture=gesture)
         own = distributed.local_slice(out.z.shape[0])
         loss, n_candidates = self._loss(out.z, result, own)
         diagnostics = result.diagnostics(self.global_bank, estimator)

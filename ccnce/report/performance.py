@@ -31,6 +31,9 @@ def not_measured(name: str) -> str:
             f"`ccnce bench {name} --json > results/bench/{name}.json` records it.")
 
 
+BANK_ENCODINGS = ("full", "sampled", "momentum", "memory")
+"""The ``bank_encoding`` settings, in the order the page shows them."""
+
 STEP_TARGET = 1.10
 """The CC-NCE step's target cost, × the backbone's step (issue "Beyond one machine")."""
 
@@ -50,8 +53,28 @@ def step_target_note(result: Any, target: float = STEP_TARGET) -> str:
         verdict = "undecided (the interval contains it)"
     interval = (f"; 95 % CI {low:.2f}–{high:.2f}× over {result['ccnce'].get('repetitions', '?')} paired steps"
                 if "ratio_ci95" in result["ccnce"] else "")
+    cheaper = [f"`{name}` {r['ratio_vs_none']:.2f}× (CI {r['ratio_ci95'][0]:.2f}–{r['ratio_ci95'][1]:.2f})"
+               for name, r in result.items() if name.startswith("ccnce[") and "ratio_ci95" in r]
+    alternatives = (" Cheaper settings, measured beside it: " + "; ".join(cheaper) + ". They change the numbers "
+                    "training computes, so none is the default (the committed CC-NCE runs use the default)."
+                    if cheaper else "")
     return (f"A CC-NCE step costs **{ratio:.2f}×** the backbone's ({result['ccnce']['ms_per_step']:.0f} vs "
-            f"{result['none']['ms_per_step']:.0f} ms{interval}). Target ≤ {target:.2f}×: {verdict}.")
+            f"{result['none']['ms_per_step']:.0f} ms{interval}). Target ≤ {target:.2f}×: {verdict}.{alternatives}")
+
+
+def step_parts_table(result: Any) -> pd.DataFrame:
+    """``ccnce bench step``'s ``ccnce_parts``: ms of each part of the CC-NCE step's extra time over the
+    backbone's, and as a share of the backbone's step; raises :class:`MissingResults` without it."""
+    parts = result.get("ccnce_parts") if isinstance(result, dict) else None
+    if not isinstance(parts, dict) or not isinstance(result.get("none"), dict):
+        raise MissingResults("no CC-NCE step breakdown in results/bench/step.json (`ccnce bench step --json`)")
+    from ccnce.bench.step import PARTS
+
+    none = float(result["none"]["ms_per_step"])
+    rows = [(label, parts[label]) for label in (*PARTS, "extra step") if label in parts]
+    df = pd.DataFrame(rows, columns=["part of the CC-NCE step", "ms"]).set_index("part of the CC-NCE step")
+    df["% of the backbone's step"] = 100 * df["ms"] / none
+    return df.round(1)
 
 
 def _read_jsons(folder: Path) -> dict[str, Any]:
@@ -110,7 +133,7 @@ def _cache_ratios(r: dict[str, Any]) -> list[tuple[str, float]]:
 def _bank_encoding_ratios(r: dict[str, Any]) -> list[tuple[str, float]]:
     base = r.get("sampled", {}).get("ms_per_step")
     return [(f"{encoding} ÷ sampled (ms per step)", float(r[encoding]["ms_per_step"]) / base)
-            for encoding in ("full", "momentum") if base and isinstance(r.get(encoding), dict)]
+            for encoding in BANK_ENCODINGS if encoding != "sampled" and base and isinstance(r.get(encoding), dict)]
 
 
 def _scale_ratios(r: dict[str, Any]) -> list[tuple[str, float]]:
@@ -184,7 +207,7 @@ def bank_encoding_figure(result: dict[str, Any]) -> Figure:
     steps = [0, *result["checkpoints"]]
     fig = _new_figure(5.2, 3.0)
     ax = fig.subplots()
-    encodings = [e for e in ("full", "sampled", "momentum") if isinstance(result.get(e), dict)]
+    encodings = [e for e in BANK_ENCODINGS if isinstance(result.get(e), dict)]
     for encoding, color in zip(encodings, _palette(len(encodings))):
         r = result[encoding]
         ax.plot(steps, r["knn"], marker="o", markersize=3.5, color=color,
@@ -249,12 +272,13 @@ def gpu_tables(gpu: dict[str, Any]) -> list[pd.DataFrame]:
     step = gpu.get("step_paper")
     if not isinstance(step, dict):
         return []
+    step = {v: r for v, r in step.items() if isinstance(r, dict) and "ms_per_step" in r}
     tables = [bench_table(step)]
     concurrent = [gpu[k] for k in sorted(gpu) if k.startswith("concurrent_") and isinstance(gpu[k], dict)]
     if concurrent:
         tables.append(pd.DataFrame({f"K = {c['K']}": c["windows_per_s_total"] for c in concurrent})
                       .T.rename_axis("windows/s, all runs together").round(0))
-    cost = table_cost({v: r["ms_per_step"] for v, r in step.items()}, gpu.get("device") or "GPU")
+    cost = table_cost({v: r["ms_per_step"] for v, r in step.items() if "[" not in v}, gpu.get("device") or "GPU")
     tables.append(cost.groupby(level="variant")[["runs", "hours"]].sum().round(2).rename(columns={"hours": "GPU-hours"}))
     return tables
 
