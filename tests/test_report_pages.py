@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -176,6 +177,33 @@ def test_ccnce_parts_times_each_method_once_per_step_and_restores_the_instance()
     assert parts["extra step"] == pytest.approx(12.75) and parts["repetitions"] == 5
     assert "term" not in vars(term) and not hasattr(vars(term.clustering)["observe"], "__wrapped__")
     assert vars(term.clustering)["observe"].__name__ == "<lambda>"  # the wrappers are gone, the originals back
+
+
+def _cost_run(run, seed: int, dev: dict[str, float], **config) -> None:
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"best_epoch": 1, "l1": 0.5, "seed": seed}))
+    (run / "config.json").write_text(json.dumps({"speaker": "maher", "seed": seed, "variant": "ccnce",
+                                                 "bank_encoding": "momentum", **config}))
+    rows = [{"epoch": 0, **{k: 9.0 for k in dev}}, {"epoch": 1, **dev}, {"epoch": 2, **{k: -9.0 for k in dev}}]
+    pd.DataFrame(rows).to_csv(run / "history.csv", index=False)
+
+
+def test_cheaper_ccnce_table_compares_dev_scores_at_the_kept_epoch_pair_by_pair(tmp_path):
+    for seed in range(4):
+        base = {"dev_l1": 0.50 + 0.01 * seed, "dev_gesture_acc": 0.40, "dev_fgd": 100.0 + seed}
+        _cost_run(tmp_path / f"synthetic/maher/ccnce/seed{seed}", seed, base)
+        cheap = {"dev_l1": base["dev_l1"] + 0.02, "dev_gesture_acc": 0.40 + (0.01 if seed % 2 else -0.01),
+                 "dev_fgd": base["dev_fgd"] - 5.0}
+        _cost_run(tmp_path / f"studies/cost/cheap/synthetic/maher/ccnce/seed{seed}", seed, cheap,
+                  bank_encoding="memory")
+    runs = report.collect_runs(tmp_path)
+    t = report.cheaper_ccnce_table(runs, tmp_path).reset_index().set_index("dev metric")
+    assert set(t["changes"]) == {"bank_encoding=memory"} and set(t["pairs"]) == {4}
+    assert t.loc["l1", "reading"] == "worse" and t.loc["l1", "setting − default [95 % CI]"].startswith("+0.02 [")
+    assert t.loc["fgd", "reading"] == "better" and t.loc["gesture_acc", "reading"] == "no difference found"
+    assert t.loc["l1", "default"] == "0.515"  # the kept epoch's dev score, not the last or the first
+    with pytest.raises(report.MissingResults, match="make study-cost"):
+        report.cheaper_ccnce_table(runs, tmp_path / "elsewhere")
 
 
 def test_paired_ratio_interval_brackets_the_ratio_of_medians():

@@ -213,5 +213,5 @@ def format_result(result: dict[str, Any]) -> str:
     if isinstance(parts, dict):
         lines.append(f"where the CC-NCE step's extra {parts['extra step']:.1f} ms go (medians of "
                      f"{parts['repetitions']} paired steps):")
-        lines += [f"  {label:<32} {parts[label]:>6.1f} ms" for label in PARTS if label in parts]
+        lines += [f"  {label:<36} {parts[label]:>6.1f} ms" for label in PARTS if label in parts]
     return "\n".join(lines)

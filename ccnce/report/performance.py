@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ccnce.report.figures import _footer, _new_figure, _palette
-from ccnce.report.runs import MISSING, MissingResults, results_dir
+from ccnce.report.runs import METRICS, MISSING, MissingResults, collect_runs, read_history, results_dir
 
 BENCHMARKS: dict[str, str] = {
     "clustering": "vectorised online clustering (Algorithms 1–2) vs. the plain-Python reference: speed-up",
@@ -219,6 +219,63 @@ def bank_encoding_figure(result: dict[str, Any]) -> Figure:
     ax.legend(fontsize=7, frameon=False)
     _footer(fig, [], note=f"toy grounding task, mean over seeds {result.get('seeds')} (results/bench/bank_encoding.json)")
     return fig
+
+
+COST_DIR = Path("studies") / "cost"
+"""Runs of cheaper CC-NCE settings (``make study-cost``), one folder per setting under the results folder."""
+
+DEV_METRICS: dict[str, str] = {"dev_l1": "l1", "dev_gesture_acc": "gesture_acc", "dev_fgd": "fgd"}
+"""The dev-set scores of a run's history (column → metric), on which a cheaper setting is judged."""
+
+_IDENTITY = ("speaker", "seed", "results_dir", "data_root", "device")
+
+
+def _dev_at_best_epoch(run: str | Path) -> dict[str, float]:
+    """A run's dev scores at the epoch it kept (its ``best_epoch``, chosen on dev L1)."""
+    best = json.loads((Path(run) / "metrics.json").read_text())["best_epoch"]
+    history = read_history(run).set_index("epoch")
+    return {column: float(history.loc[best, column]) for column in DEV_METRICS}
+
+
+def _changed_settings(run: str | Path, reference: str | Path) -> str:
+    """The config fields in which ``run`` differs from ``reference`` (identity fields aside), as ``k=v``."""
+    a, b = (json.loads((Path(r) / "config.json").read_text()) for r in (run, reference))
+    return ", ".join(f"{k}={a[k]}" for k in sorted(a) if k not in _IDENTITY and a.get(k) != b.get(k)) or "none"
+
+
+def cheaper_ccnce_table(runs: pd.DataFrame, results: str | Path | None = None,
+                        data_source: str = "synthetic") -> pd.DataFrame:
+    """Each cheaper CC-NCE setting of ``make study-cost`` against the default sweep's CC-NCE on the same
+    (speaker, seed): per dev metric at each run's kept epoch, the paired difference setting − default with
+    its 95 % interval (:func:`ccnce.metrics.paired_comparison`) and whether the setting is better, worse or
+    not distinguishable on it. Dev data only: a choice of setting must not look at test scores. Raises
+    :class:`MissingResults` before ``make study-cost``."""
+    from ccnce.metrics import paired_comparison
+
+    root = (Path(results) if results is not None else results_dir()) / COST_DIR
+    mine = runs[(runs["data_source"] == data_source) & (runs["variant"] == "ccnce")].set_index(["speaker", "seed"])
+    rows = []
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
+        cheap = collect_runs(folder)
+        cheap = cheap[(cheap["data_source"] == data_source) & (cheap["variant"] == "ccnce")].set_index(["speaker", "seed"])
+        shared = cheap.index.intersection(mine.index)
+        if len(shared) < 2:
+            continue
+        a = pd.DataFrame([_dev_at_best_epoch(cheap.loc[k, "path"]) for k in shared])
+        b = pd.DataFrame([_dev_at_best_epoch(mine.loc[k, "path"]) for k in shared])
+        changed = _changed_settings(cheap.loc[shared[0], "path"], mine.loc[shared[0], "path"])
+        for column, metric in DEV_METRICS.items():
+            res = paired_comparison(a[column].to_numpy(), b[column].to_numpy())
+            lower = METRICS[metric].better == "lower"
+            better = res["ci_high"] < 0 if lower else res["ci_low"] > 0
+            worse = res["ci_low"] > 0 if lower else res["ci_high"] < 0
+            rows.append({"setting": folder.name, "changes": changed, "dev metric": metric, "pairs": len(shared),
+                         "setting − default [95 % CI]": f"{res['mean_diff']:+.3g} [{res['ci_low']:+.3g}, {res['ci_high']:+.3g}]",
+                         "default": f"{b[column].mean():.3g}",
+                         "reading": "better" if better else "worse" if worse else "no difference found"})
+    if not rows:
+        raise MissingResults(f"no cheaper CC-NCE setting under results/{COST_DIR}/ yet (`make study-cost`)")
+    return pd.DataFrame(rows).set_index(["setting", "changes", "dev metric"])
 
 
 def scale_table(result: Any) -> pd.DataFrame:
