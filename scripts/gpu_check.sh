@@ -38,7 +38,7 @@ for K in 1 2 4; do
 import json, sys, glob
 out, K = sys.argv[1], int(sys.argv[2])
 runs = [json.load(open(f)) for f in sorted(glob.glob(f"{out}/concurrent_{K}_*.json"))]
-total = {v: sum(r[v]["windows_per_s"] for r in runs) for v in runs[0]}
+total = {v: sum(r[v]["windows_per_s"] for r in runs) for v in runs[0] if "windows_per_s" in runs[0][v]}
 json.dump({"K": K, "windows_per_s_total": total, "per_process": runs}, open(f"{out}/concurrent_{K}.json", "w"), indent=2)
 print(f"K={K}: total windows/s", {v: round(x) for v, x in total.items()})
 PYEOF
