@@ -97,11 +97,13 @@ study-arms: data
 # A cheaper CC-NCE (issue 12, the Performance page): the setting `ccnce bench step` measured under the step
 # target of 1.10× the backbone's (keys stored as each batch's own z, no F_m forward; 2 sampled negatives per
 # other cluster), trained on the study's speakers and seeds with the default sweep's settings otherwise, and
-# compared with the default sweep's CC-NCE on dev data (report.cheaper_ccnce_table). Not run by `make sweep`.
+# compared with the default sweep's CC-NCE on dev data (report.cheaper_ccnce_table); then the memory bank
+# alone, to tell which of the two changes costs what. Not run by `make sweep`.
 STUDY_CHEAP ?= --set bank_encoding=memory --set bank_sample_negatives=2
+COST_SWEEP   = $(BIN)/ccnce sweep --speakers $(STUDY_SPEAKERS) --seeds $(STUDY_SEEDS) --profile cpu $(STUDY_JOBS) --variants ccnce
 study-cost: data
-	$(BIN)/ccnce sweep --speakers $(STUDY_SPEAKERS) --seeds $(STUDY_SEEDS) --profile cpu $(STUDY_JOBS) --variants ccnce \
-		$(STUDY_CHEAP) --results-dir results/studies/cost/memory_neg2
+	$(COST_SWEEP) $(STUDY_CHEAP) --results-dir results/studies/cost/memory_neg2
+	$(COST_SWEEP) --set bank_encoding=memory --results-dir results/studies/cost/memory
 
 # Benchmarks for the book's Performance page (scale: DDP 1 vs 2 processes, and the sweep launchers' smoke
 # runs on the synthetic dataset). The provenance (git state) is taken before the benchmarks overwrite
