@@ -185,6 +185,8 @@ def _cost_run(run, seed: int, dev: dict[str, float], **config) -> None:
     (run / "config.json").write_text(json.dumps({"speaker": "maher", "seed": seed, "variant": "ccnce",
                                                  "bank_encoding": "momentum", **config}))
     rows = [{"epoch": 0, **{k: 9.0 for k in dev}}, {"epoch": 1, **dev}, {"epoch": 2, **{k: -9.0 for k in dev}}]
+    for epoch, row in enumerate(rows):
+        row.update(rec=1.0 - 0.1 * epoch, contrastive=0.0 if epoch == 0 or config.get("variant") == "none" else 5.0)
     pd.DataFrame(rows).to_csv(run / "history.csv", index=False)
 
 
@@ -204,6 +206,37 @@ def test_cheaper_ccnce_table_compares_dev_scores_at_the_kept_epoch_pair_by_pair(
     assert t.loc["l1", "default"] == "0.515"  # the kept epoch's dev score, not the last or the first
     with pytest.raises(report.MissingResults, match="make study-cost"):
         report.cheaper_ccnce_table(runs, tmp_path / "elsewhere")
+    step = {"ccnce[bank_encoding=memory]": {"ratio_vs_none": 1.07}}
+    assert report.cheaper_ccnce_reading(report.cheaper_ccnce_table(runs, tmp_path), step) == (
+        "**cheap** (`bank_encoding=memory`; its step costs 1.07× the backbone's) over 4 (speaker, seed) pairs: "
+        "worse than the default on dev l1; it buys its speed with quality, so the default stays.")
+
+
+def test_cheaper_ccnce_curves_draw_backbone_default_and_each_setting_on_the_same_pairs(tmp_path):
+    for seed in range(2):
+        dev = {"dev_l1": 0.5, "dev_gesture_acc": 0.4, "dev_fgd": 100.0}
+        _cost_run(tmp_path / f"synthetic/maher/ccnce/seed{seed}", seed, dev)
+        _cost_run(tmp_path / f"synthetic/maher/none/seed{seed}", seed, dev, variant="none")
+        _cost_run(tmp_path / f"synthetic/bee/none/seed{seed}", seed, dev, variant="none")  # not a study pair
+        _cost_run(tmp_path / f"studies/cost/cheap/synthetic/maher/ccnce/seed{seed}", seed, dev, bank_encoding="memory")
+    rec, dev_l1, eq7 = report.cheaper_ccnce_curves(report.collect_runs(tmp_path), tmp_path).axes
+    assert [line.get_label() for line in rec.get_lines()] == [
+        "backbone alone (2 runs)", "CC-NCE (default) (2 runs)", "cheap (2 runs)"]
+    assert len(eq7.get_lines()) == 2 and list(eq7.get_lines()[0].get_xdata()) == [1, 2]  # the term's epochs only
+    with pytest.raises(report.MissingResults, match="make study-cost"):
+        report.cheaper_ccnce_curves(report.collect_runs(tmp_path), tmp_path / "elsewhere")
+
+
+def test_cheaper_ccnce_reading_names_a_candidate_when_nothing_is_worse():
+    rows = [("s", "bank_sample_negatives=2", m, 10, "+0 [-1, +1]", "1", r)
+            for m, r in (("l1", "no difference found"), ("gesture_acc", "better"), ("fgd", "no difference found"))]
+    table = pd.DataFrame(rows, columns=["setting", "changes", "dev metric", "pairs", "d", "default", "reading"])
+    table = table.set_index(["setting", "changes", "dev metric"])
+    reading = report.cheaper_ccnce_reading(table)
+    assert reading.startswith("**s** (`bank_sample_negatives=2`) over 10 (speaker, seed) pairs: better than the "
+                              "default on dev gesture_acc, no worse on the rest; a candidate default")
+    table["reading"] = "no difference found"
+    assert "no dev difference from the default found" in report.cheaper_ccnce_reading(table)
 
 
 def test_paired_ratio_interval_brackets_the_ratio_of_medians():

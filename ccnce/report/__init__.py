@@ -41,7 +41,7 @@ from ccnce.report.figures import BODY_COLOR, LEFT_COLOR, RIGHT_COLOR, TRUE_COLOR
 from ccnce.report.grounding import CHANCE_OF, chance_level, cluster_quality_table, grounding_table, knn_figure
 from ccnce.report.idea import idea_figure
 from ccnce.report.notebook import figure_png, show, show_figure
-from ccnce.report.performance import (BENCHMARKS, COST_DIR, STEP_TARGET, cheaper_ccnce_table, step_parts_table, step_target_note, bank_encoding_figure, bench_figure, bench_provenance_note, bench_ratios,
+from ccnce.report.performance import (BENCHMARKS, COST_DIR, STEP_TARGET, cheaper_ccnce_curves, cheaper_ccnce_reading, cheaper_ccnce_table, step_parts_table, step_target_note, bank_encoding_figure, bench_figure, bench_provenance_note, bench_ratios,
                                       bench_table, gpu_note, gpu_tables, load_bench, load_gpu_bench, not_measured,
                                       scale_table, sweep_time_table)
 from ccnce.report.probes import load_probes, probe_figure, probe_summary, probe_table
@@ -86,7 +86,7 @@ __all__ = [
     "REGIME_ARMS", "REGIME_DIR", "regime_curves", "regime_runs", "regime_table",
     "load_probes", "probe_figure", "probe_summary", "probe_table",
     # pages
-    "BENCHMARKS", "COST_DIR", "STEP_TARGET", "cheaper_ccnce_table", "step_parts_table", "step_target_note", "bank_encoding_figure", "bench_figure", "bench_provenance_note", "bench_ratios", "bench_table",
+    "BENCHMARKS", "COST_DIR", "STEP_TARGET", "cheaper_ccnce_curves", "cheaper_ccnce_reading", "cheaper_ccnce_table", "step_parts_table", "step_target_note", "bank_encoding_figure", "bench_figure", "bench_provenance_note", "bench_ratios", "bench_table",
     "gpu_note", "gpu_tables", "load_bench", "load_gpu_bench", "not_measured", "scale_table", "sweep_time_table",
     "dataset_summary", "lexicon_tables", "separability_figure", "separability_tables", "speaker_stats_figure",
     "speaker_stats_table",

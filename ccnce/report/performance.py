@@ -227,7 +227,7 @@ COST_DIR = Path("studies") / "cost"
 DEV_METRICS: dict[str, str] = {"dev_l1": "l1", "dev_gesture_acc": "gesture_acc", "dev_fgd": "fgd"}
 """The dev-set scores of a run's history (column → metric), on which a cheaper setting is judged."""
 
-_IDENTITY = ("speaker", "seed", "results_dir", "data_root", "device")
+_IDENTITY = ("speaker", "seed", "results_dir", "data_root", "device", "config_hash")
 
 
 def _dev_at_best_epoch(run: str | Path) -> dict[str, float]:
@@ -238,8 +238,12 @@ def _dev_at_best_epoch(run: str | Path) -> dict[str, float]:
 
 
 def _changed_settings(run: str | Path, reference: str | Path) -> str:
-    """The config fields in which ``run`` differs from ``reference`` (identity fields aside), as ``k=v``."""
+    """The config fields in which ``run`` differs from ``reference`` (identity fields aside), as ``k=v``; a
+    field that ``reference``'s config.json predates counts with its default (the value it trained with)."""
+    from ccnce.config import Config
+
     a, b = (json.loads((Path(r) / "config.json").read_text()) for r in (run, reference))
+    b = {**Config.from_profile(b.get("profile", "cpu")).to_dict(), **b}
     return ", ".join(f"{k}={a[k]}" for k in sorted(a) if k not in _IDENTITY and a.get(k) != b.get(k)) or "none"
 
 
@@ -276,6 +280,68 @@ def cheaper_ccnce_table(runs: pd.DataFrame, results: str | Path | None = None,
     if not rows:
         raise MissingResults(f"no cheaper CC-NCE setting under results/{COST_DIR}/ yet (`make study-cost`)")
     return pd.DataFrame(rows).set_index(["setting", "changes", "dev metric"])
+
+
+def cheaper_ccnce_curves(runs: pd.DataFrame, results: str | Path | None = None,
+                         data_source: str = "synthetic") -> Figure:
+    """Why a cheaper setting is worse or not: per epoch, the mean over the cost study's (speaker, seed)
+    pairs of the training reconstruction loss, the dev L1 and Eq. 7's loss, for the backbone alone, the
+    default sweep's CC-NCE and each setting under ``results/studies/cost/``; raises :class:`MissingResults`
+    before ``make study-cost``."""
+    root = (Path(results) if results is not None else results_dir()) / COST_DIR
+    settings = {p.name: collect_runs(p) for p in sorted(root.glob("*")) if p.is_dir()}
+    settings = {k: v[(v["data_source"] == data_source) & (v["variant"] == "ccnce")] for k, v in settings.items()}
+    settings = {k: v for k, v in settings.items() if not v.empty}
+    if not settings:
+        raise MissingResults(f"no cheaper CC-NCE setting under results/{COST_DIR}/ yet (`make study-cost`)")
+    pairs = set().union(*(zip(v["speaker"], v["seed"]) for v in settings.values()))
+    mine = runs[runs["data_source"] == data_source]
+    mine = mine[[(s, d) in pairs for s, d in zip(mine["speaker"], mine["seed"])]]
+    groups = {"backbone alone": mine[mine["variant"] == "none"], "CC-NCE (default)": mine[mine["variant"] == "ccnce"],
+              **settings}
+    panels = (("rec", "training reconstruction"), ("dev_l1", "dev L1"), ("contrastive", "Eq. 7 (training, term on)"))
+    fig = _new_figure(7.5, 2.6)
+    axes = fig.subplots(1, len(panels))
+    for (label, group), color in zip(groups.items(), _palette(len(groups))):
+        history = pd.concat([read_history(p) for p in group["path"]], ignore_index=True)
+        if "contrastive" in history:  # 0 while the term is off (warm-up, the backbone): not a loss value
+            history["contrastive"] = history["contrastive"].mask(history["contrastive"] == 0)
+        for ax, (column, _) in zip(axes, panels):
+            if column in history and history[column].notna().any():
+                curve = history.groupby("epoch")[column].mean().dropna()
+                ax.plot(curve.index, curve.to_numpy(), marker="o", markersize=2.5, color=color,
+                        label=f"{label} ({len(group)} runs)")
+    for ax, (_, title) in zip(axes, panels):
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("epoch", fontsize=7.5)
+        ax.tick_params(labelsize=7)
+    axes[0].legend(fontsize=6.5, frameon=False)
+    _footer(fig, [], note=f"means over the same (speaker, seed) pairs; results/{COST_DIR}/ and the default sweep")
+    return fig
+
+
+def cheaper_ccnce_reading(table: pd.DataFrame, step: Any = None) -> str:
+    """One sentence per setting of :func:`cheaper_ccnce_table`: worse on some dev metric (it buys its speed
+    with quality, the default stays), else better on some, else no difference found; with the step's cost
+    from ``ccnce bench step`` (its JSON, ``step``) where the benchmark measured that setting."""
+    sentences = []
+    for (setting, changes), rows in table.reset_index().groupby(["setting", "changes"], sort=False):
+        by = dict(zip(rows["dev metric"], rows["reading"]))
+        worse = [m for m, r in by.items() if r == "worse"]
+        better = [m for m, r in by.items() if r == "better"]
+        row = (step or {}).get("ccnce[" + changes.replace(", ", ",") + "]") if isinstance(step, dict) else None
+        cost = f"; its step costs {row['ratio_vs_none']:.2f}× the backbone's" if isinstance(row, dict) else ""
+        head = f"**{setting}** (`{changes}`{cost}) over {int(rows['pairs'].iloc[0])} (speaker, seed) pairs:"
+        if worse:
+            sentences.append(f"{head} worse than the default on dev {' and '.join(worse)}; it buys its speed "
+                             "with quality, so the default stays.")
+        elif better:
+            sentences.append(f"{head} better than the default on dev {' and '.join(better)}, no worse on the "
+                             "rest; a candidate default for the next sweep that re-runs every CC-NCE run.")
+        else:
+            sentences.append(f"{head} no dev difference from the default found (which at this many pairs is not "
+                             "proof of none); a candidate default for the next sweep that re-runs every CC-NCE run.")
+    return " ".join(sentences)
 
 
 def scale_table(result: Any) -> pd.DataFrame:
