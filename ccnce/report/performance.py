@@ -333,15 +333,19 @@ def cheaper_ccnce_reading(table: pd.DataFrame, step: Any = None) -> str:
         cost = f"; its step costs {row['ratio_vs_none']:.2f}× the backbone's" if isinstance(row, dict) else ""
         head = f"**{setting}** (`{changes}`{cost}) over {int(rows['pairs'].iloc[0])} (speaker, seed) pairs:"
         if worse:
-            sentences.append(f"{head} worse than the default on dev {' and '.join(worse)}; it buys its speed "
+            sentences.append(f"{head} worse than the default on dev {_listed(worse)}; it buys its speed "
                              "with quality, so the default stays.")
         elif better:
-            sentences.append(f"{head} better than the default on dev {' and '.join(better)}, no worse on the "
+            sentences.append(f"{head} better than the default on dev {_listed(better)}, no worse on the "
                              "rest; a candidate default for the next sweep that re-runs every CC-NCE run.")
         else:
             sentences.append(f"{head} no dev difference from the default found (which at this many pairs is not "
                              "proof of none); a candidate default for the next sweep that re-runs every CC-NCE run.")
-    return " ".join(sentences)
+    return "\n\n".join(sentences)
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def scale_table(result: Any) -> pd.DataFrame:
