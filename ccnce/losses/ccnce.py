@@ -164,26 +164,12 @@ class CCNCELoss(ContrastiveLoss):
         self.F_momentum = frozen_copy(generator.F) if cfg.bank_encoding == "momentum" else None
         self.head = WindowHead(cfg.d_model) if cfg.ccnce_head == "window" else None
         self.clustering = build_clustering(cfg)
-        self._gather_buffer: Tensor | None = None  # reused by _gather; not state
 
     @property
     def global_bank(self) -> GlobalBank:
         return self.clustering.global_bank
 
     # ------------------------------------------------------------------ encodings
-    def _gather(self, features: Tensor, slots: Tensor) -> Tensor:
-        """``features.flatten(0, 1)[slots]`` (the bank's (C, S, …) features at flat slots), written into a
-        buffer kept from step to step: the same values, without faulting in a fresh tensor of every
-        candidate each step (~10 MB at the ``cpu`` profile; ``ccnce bench step``'s "gather candidate keys").
-        The result is valid until the next call, i.e. for this step's forward and backward."""
-        flat = features.view(features.shape[0] * features.shape[1], -1)
-        size = slots.numel() * flat.shape[1]
-        buffer = self._gather_buffer
-        if buffer is None or buffer.numel() < size or buffer.dtype != flat.dtype or buffer.device != flat.device:
-            buffer = self._gather_buffer = flat.new_empty(flat.numel())  # room for every slot: allocated once
-        out = buffer[:size].view(slots.numel(), flat.shape[1])
-        return torch.index_select(flat, 0, slots, out=out).view(slots.numel(), *features.shape[2:])
-
     def encode_for_bank(self, h: Tensor, z: Tensor | None = None) -> Tensor:
         """What the bank keeps for a batch: ``h`` itself, its momentum-encoded key, or (``"memory"``) its
         online key ``z = normalize(F(h))``, as the forward pass computed it when ``z`` is given."""
@@ -198,7 +184,7 @@ class CCNCELoss(ContrastiveLoss):
             return normalize_channels(self.F_momentum(h.detach()))
 
     def _keys(self, candidates: Tensor) -> Tensor:
-        stored = self._gather(self.global_bank.features, candidates)
+        stored = self.global_bank.features.flatten(0, 1).index_select(0, candidates)
         if self.bank_encoding in ("momentum", "memory"):  # keys, stored once
             return stored
         with torch.no_grad():
