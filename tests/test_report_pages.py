@@ -117,7 +117,8 @@ def test_step_target_note_names_the_cheaper_settings_measured_beside_the_default
             "ccnce_parts": {"extra step": 14.0, "repetitions": 30}}
     note = report.step_target_note(step)
     assert "Cheaper settings, measured beside it: `ccnce[bank_encoding=memory]` 1.09× (CI 1.07–1.11)." in note
-    assert "the default stays until a sweep re-runs every committed CC-NCE run" in note and "not met" in note
+    assert 'the section "A cheaper CC-NCE?" says whether one trains as well as the default.' in note
+    assert "not met" in note
 
 
 def test_step_parts_table_gives_each_part_in_ms_and_as_a_share_of_the_backbone_step():

@@ -56,7 +56,8 @@ def step_target_note(result: Any, target: float = STEP_TARGET) -> str:
     cheaper = [f"`{name}` {r['ratio_vs_none']:.2f}× (CI {r['ratio_ci95'][0]:.2f}–{r['ratio_ci95'][1]:.2f})"
                for name, r in result.items() if name.startswith("ccnce[") and "ratio_ci95" in r]
     alternatives = (" Cheaper settings, measured beside it: " + "; ".join(cheaper) + ". Each changes the numbers "
-                    "training computes, so the default stays until a sweep re-runs every committed CC-NCE run."
+                    "training computes; the section \"A cheaper CC-NCE?\" says whether one trains as well as the "
+                    "default."
                     if cheaper else "")
     return (f"A CC-NCE step costs **{ratio:.2f}×** the backbone's ({result['ccnce']['ms_per_step']:.0f} vs "
             f"{result['none']['ms_per_step']:.0f} ms{interval}). Target ≤ {target:.2f}×: {verdict}.{alternatives}")
