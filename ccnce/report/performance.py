@@ -228,9 +228,6 @@ COST_DIR = Path("studies") / "cost"
 DEV_METRICS: dict[str, str] = {"dev_l1": "l1", "dev_gesture_acc": "gesture_acc", "dev_fgd": "fgd"}
 """The dev-set scores of a run's history (column → metric), on which a cheaper setting is judged."""
 
-_IDENTITY = ("speaker", "seed", "results_dir", "data_root", "device", "config_hash")
-
-
 def _dev_at_best_epoch(run: str | Path) -> dict[str, float]:
     """A run's dev scores at the epoch it kept (its ``best_epoch``, chosen on dev L1)."""
     best = json.loads((Path(run) / "metrics.json").read_text())["best_epoch"]
@@ -239,13 +236,26 @@ def _dev_at_best_epoch(run: str | Path) -> dict[str, float]:
 
 
 def _changed_settings(run: str | Path, reference: str | Path) -> str:
-    """The config fields in which ``run`` differs from ``reference`` (identity fields aside), as ``k=v``; a
-    field that ``reference``'s config.json predates counts with its default (the value it trained with)."""
-    from ccnce.config import Config
+    """The config fields in which ``run`` differs from ``reference``, as ``k=v`` (fields that name a run or a
+    machine aside; a field that ``reference``'s config.json predates counts with its default)."""
+    from ccnce.reproduce import recorded_config
+    from ccnce.sweep import NAMED
 
-    a, b = (json.loads((Path(r) / "config.json").read_text()) for r in (run, reference))
-    b = {**Config.from_profile(b.get("profile", "cpu")).to_dict(), **b}
-    return ", ".join(f"{k}={a[k]}" for k in sorted(a) if k not in _IDENTITY and a.get(k) != b.get(k)) or "none"
+    a, b = (recorded_config(Path(r)).to_dict() for r in (run, reference))
+    skip = {*NAMED, "device", "num_workers"}
+    return ", ".join(f"{k}={a[k]}" for k in sorted(a) if k not in skip and a[k] != b[k]) or "none"
+
+
+def _cost_settings(results: str | Path | None, data_source: str) -> dict[str, pd.DataFrame]:
+    """The CC-NCE runs of each setting under ``results/studies/cost/``, by setting; raises
+    :class:`MissingResults` when there is none (before ``make study-cost``)."""
+    root = (Path(results) if results is not None else results_dir()) / COST_DIR
+    settings = {p.name: collect_runs(p) for p in sorted(root.glob("*")) if p.is_dir()}
+    settings = {k: v[(v["data_source"] == data_source) & (v["variant"] == "ccnce")] for k, v in settings.items()}
+    settings = {k: v for k, v in settings.items() if not v.empty}
+    if not settings:
+        raise MissingResults(f"no cheaper CC-NCE setting under results/{COST_DIR}/ yet (`make study-cost`)")
+    return settings
 
 
 def cheaper_ccnce_table(runs: pd.DataFrame, results: str | Path | None = None,
@@ -257,12 +267,10 @@ def cheaper_ccnce_table(runs: pd.DataFrame, results: str | Path | None = None,
     :class:`MissingResults` before ``make study-cost``."""
     from ccnce.metrics import paired_comparison
 
-    root = (Path(results) if results is not None else results_dir()) / COST_DIR
     mine = runs[(runs["data_source"] == data_source) & (runs["variant"] == "ccnce")].set_index(["speaker", "seed"])
     rows = []
-    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
-        cheap = collect_runs(folder)
-        cheap = cheap[(cheap["data_source"] == data_source) & (cheap["variant"] == "ccnce")].set_index(["speaker", "seed"])
+    for setting, cheap in _cost_settings(results, data_source).items():
+        cheap = cheap.set_index(["speaker", "seed"])
         shared = cheap.index.intersection(mine.index)
         if len(shared) < 2:
             continue
@@ -274,12 +282,13 @@ def cheaper_ccnce_table(runs: pd.DataFrame, results: str | Path | None = None,
             lower = METRICS[metric].better == "lower"
             better = res["ci_high"] < 0 if lower else res["ci_low"] > 0
             worse = res["ci_low"] > 0 if lower else res["ci_high"] < 0
-            rows.append({"setting": folder.name, "changes": changed, "dev metric": metric, "pairs": len(shared),
+            rows.append({"setting": setting, "changes": changed, "dev metric": metric, "pairs": len(shared),
                          "setting − default [95 % CI]": f"{res['mean_diff']:+.3g} [{res['ci_low']:+.3g}, {res['ci_high']:+.3g}]",
                          "default": f"{b[column].mean():.3g}",
                          "reading": "better" if better else "worse" if worse else "no difference found"})
     if not rows:
-        raise MissingResults(f"no cheaper CC-NCE setting under results/{COST_DIR}/ yet (`make study-cost`)")
+        raise MissingResults(f"no setting under results/{COST_DIR}/ shares two (speaker, seed) pairs with the "
+                             "default sweep's CC-NCE yet (`make study-cost`)")
     return pd.DataFrame(rows).set_index(["setting", "changes", "dev metric"])
 
 
@@ -289,12 +298,7 @@ def cheaper_ccnce_curves(runs: pd.DataFrame, results: str | Path | None = None,
     pairs of the training reconstruction loss, the dev L1 and Eq. 7's loss, for the backbone alone, the
     default sweep's CC-NCE and each setting under ``results/studies/cost/``; raises :class:`MissingResults`
     before ``make study-cost``."""
-    root = (Path(results) if results is not None else results_dir()) / COST_DIR
-    settings = {p.name: collect_runs(p) for p in sorted(root.glob("*")) if p.is_dir()}
-    settings = {k: v[(v["data_source"] == data_source) & (v["variant"] == "ccnce")] for k, v in settings.items()}
-    settings = {k: v for k, v in settings.items() if not v.empty}
-    if not settings:
-        raise MissingResults(f"no cheaper CC-NCE setting under results/{COST_DIR}/ yet (`make study-cost`)")
+    settings = _cost_settings(results, data_source)
     pairs = set().union(*(zip(v["speaker"], v["seed"]) for v in settings.values()))
     mine = runs[runs["data_source"] == data_source]
     mine = mine[[(s, d) in pairs for s, d in zip(mine["speaker"], mine["seed"])]]
